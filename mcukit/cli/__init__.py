@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "quantize": "quantize:quantize",
     "inspect": "inspect:inspect",
     "compile": "compile:compile_cmd",
+    "boards": "boards:boards",
 }
 
 

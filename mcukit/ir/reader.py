@@ -7,6 +7,7 @@ Model files are untrusted input: any failure while decoding becomes a ModelError
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from mcukit.errors import ModelError
 from mcukit.ir import graph as g
 
 _TFLITE_IDENTIFIER = b"TFL3"
+_MAX_ELEMENTS = 1 << 32  # no microcontroller tensor comes close; larger means a corrupt file
 
 
 def _schema():
@@ -117,6 +119,8 @@ def _tensor(index: int, t, model, buf: bytes, dtype_names: dict[int, str]) -> g.
             f"tensor {t.name!r} has a dynamic shape {shape}",
             "convert with a fixed batch size of 1 (mcukit quantize does this)",
         )
+    if math.prod(shape) > _MAX_ELEMENTS:  # also keeps numpy's int64 element counts from overflowing later
+        raise ModelError(f"tensor {index} has an absurd shape {shape}", "the .tflite file is corrupt; re-export it")
     name = t.name.decode(errors="replace") if isinstance(t.name, bytes) else str(t.name or f"t{index}")
     quant = None
     q = t.quantization

@@ -4,5 +4,10 @@
 
 #include "mcukit/mk_types.h"
 #include "mcukit/mk_requant.h"
+#include "mcukit/mk_conv.h"
+#include "mcukit/mk_elementwise.h"
+#include "mcukit/mk_activation.h"
+#include "mcukit/mk_pool.h"
+#include "mcukit/mk_shape.h"
 
 #endif /* MK_KERNELS_H */

@@ -40,6 +40,17 @@ static inline int32_t mk_rounding_divide_by_pot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* x * multiplier * 2^(shift - 31) with double rounding, whatever MK_SINGLE_ROUNDING says. For ops that both
+ * references round twice (CONV_2D, DEPTHWISE_CONV_2D, MEAN: docs/reference-rounding.md); only FULLY_CONNECTED
+ * follows the configured convention. shift in [-31, 30]. */
+static inline int32_t mk_requantize_double(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    return mk_rounding_divide_by_pot(mk_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier),
+                                     right);
+}
+
 /* x * multiplier * 2^(shift - 31), rounded as the configured reference does. shift in [-31, 30]. */
 static inline int32_t mk_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {

@@ -14,7 +14,7 @@ from mcukit.codegen.kernel_call import KernelCall, LowerOptions
 from mcukit.ir.graph import Graph, Op
 
 # Modules under mcukit.codegen.ops. Add a module name here when you add a lowering.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("conv", "depthwise", "fully_connected", "pool", "mean", "pad", "concatenation", "reshape", "binary", "softmax", "activations", "quantize")
 
 Lowering = Callable[[Op, Graph, LowerOptions], KernelCall]
 

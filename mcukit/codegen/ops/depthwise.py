@@ -1,0 +1,67 @@
+"""DEPTHWISE_CONV_2D (int8, any depth multiplier, per-channel or per-tensor weights) -> mk_depthwise_conv_s8.
+
+Weights stay in TFLite's 1HWO layout; per-channel weight scales are along the last axis (quantized_dimension 3).
+"""
+
+from __future__ import annotations
+
+from mcukit.codegen.kernel_call import KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops.conv import (
+    act_range,
+    bias_arg,
+    check_padding,
+    check_shape,
+    fields,
+    multiplier_arrays,
+    nhwc,
+    out_size_and_padding,
+    output_multipliers,
+    require_int8,
+    scale_zp,
+    unsupported,
+)
+from mcukit.ir.graph import DepthwiseConv2DOptions, Graph, Op
+
+KINDS = ("DEPTHWISE_CONV_2D",)
+
+
+def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
+    opts = op.options
+    assert isinstance(opts, DepthwiseConv2DOptions)
+    ins = graph.op_inputs(op)
+    x = require_int8(op, ins[0], "input")
+    w = require_int8(op, ins[1], "weights")
+    y = require_int8(op, graph.op_outputs(op)[0], "output")
+    if not w.is_constant:
+        raise unsupported(op, "weights must be constant")
+    check_padding(op, opts.padding)
+    n, ih, iw, ic = nhwc(op, x, "input")
+    if len(w.shape) != 4 or w.shape[0] != 1:
+        raise unsupported(op, f"weights must be 1HWO, got shape {w.shape}")
+    _, fh, fw, oc = (int(d) for d in w.shape)
+    # The option can be 0 or stale in some exporters; TFLite derives the multiplier from the shapes too.
+    if oc % ic != 0:
+        raise unsupported(op, f"{oc} output channels is not a multiple of the {ic} input channels")
+    mult = oc // ic
+    oh, pad_top = out_size_and_padding(opts.padding, ih, fh, opts.stride_h, opts.dilation_h)
+    ow, pad_left = out_size_and_padding(opts.padding, iw, fw, opts.stride_w, opts.dilation_w)
+    check_shape(op, y, (n, oh, ow, oc), "output")
+    xs, xz = scale_zp(x)
+    ys, yz = scale_zp(y)
+    mults, shifts, per_channel = output_multipliers(op, xs, w, ys, oc)
+    lo, hi = act_range(op, opts.activation, y)
+    m_arr, s_arr = multiplier_arrays(mults, shifts)
+    params = fields(
+        batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_multiplier=mult, filter_h=fh,
+        filter_w=fw, stride_h=opts.stride_h, stride_w=opts.stride_w, dilation_h=opts.dilation_h,
+        dilation_w=opts.dilation_w, pad_top=pad_top, pad_left=pad_left, input_offset=-xz, output_offset=yz,
+        act_min=lo, act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
+    )
+    return KernelCall(
+        kernel="mk_depthwise_conv_s8",
+        params_type="mk_depthwise_conv_params",
+        params=params,
+        args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0])),
+        arrays=(m_arr, s_arr),
+        macs=n * oh * ow * oc * fh * fw,
+    )

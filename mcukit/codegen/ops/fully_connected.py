@@ -1,0 +1,59 @@
+"""FULLY_CONNECTED (int8; per-tensor or per-channel weights; optional bias; any number of rows) ->
+mk_fully_connected_s8.
+
+Rows = input elements / in_features, as TFLite flattens every leading dimension; keep_num_dims only decides the
+output's shape, which the memory plan already has, so the kernel never sees it.
+"""
+
+from __future__ import annotations
+
+from mcukit.codegen.kernel_call import KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops.conv import (
+    act_range,
+    bias_arg,
+    fields,
+    multiplier_arrays,
+    output_multipliers,
+    require_int8,
+    scale_zp,
+    unsupported,
+)
+from mcukit.ir.graph import FullyConnectedOptions, Graph, Op
+
+KINDS = ("FULLY_CONNECTED",)
+
+
+def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
+    opts = op.options
+    assert isinstance(opts, FullyConnectedOptions)
+    ins = graph.op_inputs(op)
+    x = require_int8(op, ins[0], "input")
+    w = require_int8(op, ins[1], "weights")
+    y = require_int8(op, graph.op_outputs(op)[0], "output")
+    if not w.is_constant:
+        raise unsupported(op, "weights must be constant")
+    if len(w.shape) != 2:
+        raise unsupported(op, f"weights must be [out, in], got shape {w.shape}")
+    out_f, in_f = int(w.shape[0]), int(w.shape[1])
+    if x.size % in_f != 0:
+        raise unsupported(op, f"input of {x.size} values is not a whole number of rows of {in_f}")
+    rows = x.size // in_f
+    if y.size != rows * out_f:
+        raise unsupported(op, f"output of {y.size} values, expected {rows} rows of {out_f}")
+    xs, xz = scale_zp(x)
+    ys, yz = scale_zp(y)
+    mults, shifts, per_channel = output_multipliers(op, xs, w, ys, out_f)
+    lo, hi = act_range(op, opts.activation, y)
+    m_arr, s_arr = multiplier_arrays(mults, shifts)
+    params = fields(
+        batches=rows, in_features=in_f, out_features=out_f, input_offset=-xz, output_offset=yz, act_min=lo,
+        act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
+    )
+    return KernelCall(
+        kernel="mk_fully_connected_s8",
+        params_type="mk_fully_connected_params",
+        params=params,
+        args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, out_f), tensor(op.outputs[0])),
+        arrays=(m_arr, s_arr),
+        macs=rows * in_f * out_f,
+    )
