@@ -34,7 +34,7 @@ def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
 
 def _round_half_away(x: float) -> int:
     # std::round semantics (C's round), which TFLite uses; Python's round() is banker's rounding.
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
 
 
 def activation_range_s8(activation: str, scale: float, zero_point: int) -> tuple[int, int]:

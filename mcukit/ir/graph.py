@@ -7,7 +7,6 @@ patch a graph in place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -152,19 +151,19 @@ class ReducerOptions:
     keep_dims: bool
 
 
-OpOptions = Union[
-    NoOptions,
-    Conv2DOptions,
-    DepthwiseConv2DOptions,
-    Pool2DOptions,
-    FullyConnectedOptions,
-    ElementwiseOptions,
-    ConcatenationOptions,
-    ReshapeOptions,
-    SoftmaxOptions,
-    LeakyReluOptions,
-    ReducerOptions,
-]
+OpOptions = (
+    NoOptions
+    | Conv2DOptions
+    | DepthwiseConv2DOptions
+    | Pool2DOptions
+    | FullyConnectedOptions
+    | ElementwiseOptions
+    | ConcatenationOptions
+    | ReshapeOptions
+    | SoftmaxOptions
+    | LeakyReluOptions
+    | ReducerOptions
+)
 
 
 @dataclass(frozen=True)

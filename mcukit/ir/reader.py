@@ -51,7 +51,7 @@ def parse_tflite(buf: bytes, name: str = "model") -> g.Graph:
         return _decode(buf, name)
     except ModelError:
         raise
-    except Exception as exc:  # noqa: BLE001 - untrusted bytes: every decoding failure is the file's fault
+    except Exception as exc:  # untrusted bytes: every decoding failure is the file's fault
         raise ModelError(
             f"the .tflite file is corrupt or truncated ({type(exc).__name__} while decoding)",
             "re-export the model; if it was copied, check the copy is complete",

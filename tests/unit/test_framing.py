@@ -26,7 +26,9 @@ def _frames(events: list) -> list[Frame]:
 
 
 def _random_frame(rng: random.Random, max_size: int = 600) -> Frame:
-    return Frame(rng.randrange(256), rng.randrange(256), bytes(rng.randrange(256) for _ in range(rng.randrange(max_size))))
+    return Frame(
+        rng.randrange(256), rng.randrange(256), bytes(rng.randrange(256) for _ in range(rng.randrange(max_size)))
+    )
 
 
 def _enc(f: Frame) -> bytes:
@@ -91,9 +93,7 @@ def test_single_bit_errors_are_never_accepted() -> None:
         events = dec.feed(_enc(before) + bytes(raw) + _enc(after))
         while dec.in_frame:
             events += dec.resync()
-        got = _frames(events)
-        assert victim not in got or bytes(raw) == _enc(victim)
-        assert got == [before, after], f"flip at {pos}"
+        assert _frames(events) == [before, after], f"flip at {pos}"
 
 
 def test_crc_mismatch_reports_bad_frame_with_header_fields() -> None:

@@ -14,8 +14,12 @@
 #include "mcukit/mk_protocol.h"
 #include "mcukit/mk_runtime.h"
 
+#ifndef IN0
 #define IN0 300
+#endif
+#ifndef IN1
 #define IN1 700
+#endif
 
 static int8_t arena[IN0 + IN1 + IN0 + IN1];
 static int invokes;
