@@ -163,8 +163,10 @@ class DeviceSession:
         while info is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                self._failed = True
+                bad = f" ({corrupted} corrupted answer(s))" if corrupted else ""
                 raise DeviceTimeout(
-                    f"{self.link.name}: no handshake answer within {timeout:.1f} s{self.link.context()}",
+                    f"{self.link.name}: no handshake answer within {timeout:.1f} s{bad}{self.link.context()}",
                     hint="is mcukit firmware running on it, at this baud rate? rebuild/flash with `mcukit deploy`",
                 )
             self._send(msg_type, seq, payload)
@@ -193,6 +195,9 @@ class DeviceSession:
                 if isinstance(msg, Info):
                     info = msg
                     break
+        if info.version == PROTOCOL_VERSION and info.max_payload < 64:
+            self._failed = True
+            raise DeviceProtocolError(f"{self.link.name}: device reports a maximum frame payload of {info.max_payload}")
         if info.version != PROTOCOL_VERSION:
             self._failed = True
             raise DeviceVersionMismatch(

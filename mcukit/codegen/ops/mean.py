@@ -5,7 +5,7 @@ QuantizeMultiplier(input_scale / output_scale) gives (M, s); with k = floor(log2
 min(k, 32, 31 + s), the kernel uses M' = (M << k) // count and s' = s - k, and computes
 requantize(sum - input_zp * count, M', s') + output_zp, clamped to int8, with double rounding.
 
-Measured (tests/host/test_ops_mean.py): both references take this path even when input and output share scale
+Measured (tests/host/test_ops_pool.py, the equal_quant cases): both references take this path even when input and output share scale
 and zero point. Older TFLite Micro sources divide the raw sum (truncating) in that case; the installed
 tflite-micro and ai-edge-litert do not, so neither does mcukit. LiteRT's reference MEAN agrees bit for bit, so
 both roundings use the same kernel.

@@ -1,9 +1,8 @@
 """AVERAGE_POOL_2D and MAX_POOL_2D (int8) -> mk_avg_pool_s8 / mk_max_pool_s8.
 
-TFLite's int8 pools do not requantize: the converter gives input and output the same scale and zero point, and
-TFLite Micro's kernels use the raw values whatever the parameters say. mcukit does the same, so it stays
-bit-exact with the reference even for a hand-made model whose parameters differ. The fused activation becomes
-the clamp range of the output's quantization.
+TFLite's int8 pools do not requantize: the converter gives input and output the same scale and zero point and
+the reference kernels average or compare the raw int8 values, as these kernels do. The fused activation becomes
+the clamp range of the output's quantization. Both references agree on pools, so the rounding option is unused.
 """
 
 from __future__ import annotations
