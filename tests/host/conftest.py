@@ -43,8 +43,3 @@ def kws_tflite() -> bytes:
     return harness.example_tflite("kws")
 
 
-def supported_or_skip(model: bytes) -> None:
-    """Skip (naming the op) when the model uses an op no lowering handles yet."""
-    missing = harness.missing_lowerings(model)
-    if missing:
-        pytest.skip(f"no lowering yet for {', '.join(missing)}")

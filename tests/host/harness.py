@@ -370,3 +370,12 @@ def layer_diffs(model: bytes, rounding: str = "tflm", samples: int = 1, seed: in
             if t in acc:
                 out.append(LayerDiff(op.index, op.kind, t, *acc[t]))
     return out
+
+
+def supported_or_skip(model: bytes) -> None:
+    """Skip (naming the op) when the model uses an op no lowering handles yet."""
+    import pytest
+
+    missing = missing_lowerings(model)
+    if missing:
+        pytest.skip(f"no lowering yet for {', '.join(missing)}")

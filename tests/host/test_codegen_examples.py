@@ -12,7 +12,7 @@ import pytest
 @pytest.mark.parametrize("rounding", ["tflm", "litert"])
 @pytest.mark.parametrize("name", ["kws", "resnet", "autoencoder"])
 def test_example_bit_exact(name, rounding):
-    from conftest import supported_or_skip
+    from harness import supported_or_skip
     from harness import check_bit_exact, example_tflite, layer_diffs
 
     model = example_tflite(name)

@@ -191,7 +191,7 @@ def test_stored_models_plan_is_valid():
 
 @pytest.mark.slow
 def test_kws_plan_is_valid(kws_tflite):
-    from conftest import supported_or_skip
+    from harness import supported_or_skip
 
     supported_or_skip(kws_tflite)
     graph, calls, plan = _plan_real(kws_tflite)
@@ -208,7 +208,7 @@ def test_kws_arena_not_larger_than_tflm(kws_tflite):
     """The issue's requirement: for the KWS example, mcukit's arena <= TFLite Micro's."""
     import importlib.util
 
-    from conftest import supported_or_skip
+    from harness import supported_or_skip
 
     from mcukit.reference import tflm_arena_bytes, tflm_available
 

@@ -5,7 +5,7 @@
  *  - activations are NHWC (FULLY_CONNECTED: rows of `in_features`), weights keep TFLite's layout and are
  *    symmetric (zero point 0), biases are int32 at scale input_scale * weight_scale[c];
  *  - acc = sum(w * (x + input_offset)) + bias[c], then mk_requantize(acc, multipliers[c], shifts[c]) +
- *    output_offset, clamped to [act_min, act_max] (which already holds the fused activation);
+ *    output_offset (FULLY_CONNECTED uses mk_requantize_fc, the one op whose rounding the references disagree on), clamped to [act_min, act_max] (which already holds the fused activation);
  *  - input_offset = -input_zero_point, output_offset = output_zero_point;
  *  - `multipliers`/`shifts` hold one entry per output channel, or a single entry when `per_channel` is 0;
  *  - positions outside the input (padding) contribute nothing, i.e. they behave as the input zero point;

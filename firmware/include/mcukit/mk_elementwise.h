@@ -5,7 +5,7 @@
  * kernels bit for bit, and ai-edge-litert's BUILTIN_REF kernels, which agree with them for these ops):
  *  - real = scale * (q - zero_point); every offset is prepared by Python: input_offset = -input_zero_point,
  *    output_offset = output_zero_point;
- *  - ADD and MUL requantize with mk_requantize_double (gemmlowp double rounding) because BOTH references round
+ *  - ADD and MUL requantize with mk_requantize (gemmlowp double rounding) because BOTH references round
  *    these ops twice, whatever MK_SINGLE_ROUNDING says for FULLY_CONNECTED (docs/kernels-elementwise.md);
  *  - [act_min, act_max] already holds the fused activation (NONE, RELU, RELU6, RELU_N1_TO_1);
  *  - the output may be the same buffer as an input whose shape equals the output's: each element is read before
@@ -41,7 +41,7 @@ typedef struct {
 } mk_add_params;
 
 /* ADD: out = clamp(R_out(R_1((x1 + off1) << left_shift) + R_2((x2 + off2) << left_shift)) + off_out), where R_k
- * is mk_requantize_double with the k-th multiplier. */
+ * is mk_requantize with the k-th multiplier. */
 mk_status mk_add_s8(const mk_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 typedef struct {

@@ -1,7 +1,7 @@
 /* Requantization: the one place int32 accumulators are scaled back to int8.
  *
  * Python "prepare" (mcukit/codegen/quantmath.py) turns each real multiplier M into (multiplier, shift) with
- * M ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31). Every kernel calls mk_requantize() with them.
+ * M ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31). Every kernel calls mk_requantize_fc() with them.
  *
  * Two rounding conventions exist among the references, and an int8 deployment must match its oracle exactly:
  *  - MK_SINGLE_ROUNDING == 0 (default): TFLite Micro, gemmlowp and CMSIS-NN round twice - a saturating rounding
@@ -40,10 +40,10 @@ static inline int32_t mk_rounding_divide_by_pot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^(shift - 31) with double rounding, whatever MK_SINGLE_ROUNDING says. For ops that both
- * references round twice (CONV_2D, DEPTHWISE_CONV_2D, MEAN: docs/reference-rounding.md); only FULLY_CONNECTED
- * follows the configured convention. shift in [-31, 30]. */
-static inline int32_t mk_requantize_double(int32_t x, int32_t multiplier, int32_t shift)
+/* x * multiplier * 2^(shift - 31) with double rounding. Every kernel uses this except FULLY_CONNECTED: both
+ * references round twice for CONV_2D, DEPTHWISE_CONV_2D, MEAN, ADD and MUL (docs/reference-rounding.md).
+ * shift in [-31, 30]. */
+static inline int32_t mk_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;
@@ -51,18 +51,17 @@ static inline int32_t mk_requantize_double(int32_t x, int32_t multiplier, int32_
                                      right);
 }
 
-/* x * multiplier * 2^(shift - 31), rounded as the configured reference does. shift in [-31, 30]. */
-static inline int32_t mk_requantize(int32_t x, int32_t multiplier, int32_t shift)
+/* FULLY_CONNECTED's requantization, the one place the references disagree: TFLite Micro rounds twice
+ * (mk_requantize), ai-edge-litert's reference kernel rounds once with the full 31-bit multiplier. The build flag
+ * MK_SINGLE_ROUNDING (set from the model's `--rounding`) picks which; the generated model.c checks it. */
+static inline int32_t mk_requantize_fc(int32_t x, int32_t multiplier, int32_t shift)
 {
 #if MK_SINGLE_ROUNDING
     const int total_shift = 31 - shift;
     const int64_t round = (int64_t)1 << (total_shift - 1);
     return (int32_t)(((int64_t)x * multiplier + round) >> total_shift);
 #else
-    const int left = shift > 0 ? shift : 0;
-    const int right = shift > 0 ? 0 : -shift;
-    return mk_rounding_divide_by_pot(mk_sat_rounding_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier),
-                                     right);
+    return mk_requantize(x, multiplier, shift);
 #endif
 }
 

@@ -1,7 +1,7 @@
 /* The mcukit runtime: the serial protocol loop that loads inputs, runs the model and reports outputs and timings
  * (docs/protocol.md), plus the per-layer profiler hooks the generated model calls.
  *
- * A firmware's main() is just:   int main(void) { mk_runtime_run(); return 0; }
+ * A firmware's entry point (mk_hal.h) is just:   int mk_main(void) { mk_runtime_run(); return 0; }
  * The runtime calls only mk_hal.h (board) and the model interface below (generated code). */
 #ifndef MK_RUNTIME_H
 #define MK_RUNTIME_H

@@ -7,11 +7,11 @@
 
 static inline int8_t mk_add_one(const mk_add_params *p, int32_t x1, int32_t x2)
 {
-    const int32_t a = mk_requantize_double((x1 + p->input1_offset) * (1 << p->left_shift), p->input1_multiplier,
+    const int32_t a = mk_requantize((x1 + p->input1_offset) * (1 << p->left_shift), p->input1_multiplier,
                                            p->input1_shift);
-    const int32_t b = mk_requantize_double((x2 + p->input2_offset) * (1 << p->left_shift), p->input2_multiplier,
+    const int32_t b = mk_requantize((x2 + p->input2_offset) * (1 << p->left_shift), p->input2_multiplier,
                                            p->input2_shift);
-    const int32_t out = mk_requantize_double(a + b, p->output_multiplier, p->output_shift) + p->output_offset;
+    const int32_t out = mk_requantize(a + b, p->output_multiplier, p->output_shift) + p->output_offset;
     return (int8_t)MK_CLAMP(out, p->act_min, p->act_max);
 }
 

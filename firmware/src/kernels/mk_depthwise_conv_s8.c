@@ -40,7 +40,7 @@ mk_status mk_depthwise_conv_s8(const mk_depthwise_conv_params *p, const int8_t *
                         acc += bias[oc];
                     }
                     const int32_t c = p->per_channel ? oc : 0;
-                    acc = mk_requantize_double(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
+                    acc = mk_requantize(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
                     *output++ = (int8_t)MK_CLAMP(acc, p->act_min, p->act_max);
                 }
             }

@@ -23,7 +23,7 @@ mk_status mk_fully_connected_s8(const mk_fully_connected_params *p, const int8_t
                 acc += bias[o];
             }
             const int32_t c = p->per_channel ? o : 0;
-            acc = mk_requantize(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
+            acc = mk_requantize_fc(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
             out[o] = (int8_t)MK_CLAMP(acc, p->act_min, p->act_max);
         }
     }

@@ -16,7 +16,7 @@ mk_status mk_mean_s8(const mk_mean_params *p, const int8_t *input, int8_t *outpu
             for (int32_t r = 0; r < p->reduce; ++r) {
                 sum += in_o[(size_t)r * (size_t)p->inner + (size_t)i];
             }
-            int32_t v = mk_requantize_double(sum - p->input_zero_point * p->reduce, p->multiplier, p->shift) +
+            int32_t v = mk_requantize(sum - p->input_zero_point * p->reduce, p->multiplier, p->shift) +
                         p->output_zero_point;
             v = MK_CLAMP(v, -128, 127);
             output[(size_t)o * (size_t)p->inner + (size_t)i] = (int8_t)v;

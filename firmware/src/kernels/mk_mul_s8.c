@@ -20,7 +20,7 @@ mk_status mk_mul_s8(const mk_mul_params *p, const int8_t *input1, const int8_t *
         const int8_t *x2 = input2 + it.offset2;
         for (int32_t i = 0; i < inner; ++i) {
             const int32_t prod = ((int32_t)x1[i * s1] + p->input1_offset) * ((int32_t)x2[i * s2] + p->input2_offset);
-            const int32_t out = mk_requantize_double(prod, p->output_multiplier, p->output_shift) + p->output_offset;
+            const int32_t out = mk_requantize(prod, p->output_multiplier, p->output_shift) + p->output_offset;
             *output++ = (int8_t)MK_CLAMP(out, p->act_min, p->act_max);
         }
     } while (mk_broadcast_next(b, &it));

@@ -3,7 +3,7 @@
 Prepare follows TFLite's int8 kernels: ADD brings both inputs to twice the larger input scale with 20 bits of
 headroom (left_shift) and requantizes the sum; MUL requantizes the product of the zero-centred inputs with
 s1 * s2 / s_out. Both references (TFLite Micro and ai-edge-litert BUILTIN_REF) round these ops twice, so the C
-kernels use mk_requantize_double in every build (docs/kernels-elementwise.md).
+kernels use mk_requantize in every build (docs/kernels-elementwise.md).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Rows = input elements / in_features, as TFLite flattens every leading dimension;
 output's shape, which the memory plan already has, so the kernel never sees it.
 
 Rounding: this is the one op whose references differ (docs/reference-rounding.md): TFLite Micro rounds twice,
-LiteRT's BUILTIN_REF once. The kernel calls mk_requantize(), which the build flag MK_SINGLE_ROUNDING (set from
-LowerOptions.rounding by the generator) switches; conv, depthwise and mean call mk_requantize_double() instead,
+LiteRT's BUILTIN_REF once. The kernel calls mk_requantize_fc(), which the build flag MK_SINGLE_ROUNDING (set from
+LowerOptions.rounding by the generator) switches; conv, depthwise and mean call mk_requantize() instead,
 because both references round those twice.
 """
 
