@@ -140,8 +140,8 @@ class FrameDecoder:
         while True:
             i = buf.find(SYNC, pos)
             if i < 0:
-                # Keep a trailing A5: it may be the first half of the next sync.
-                end = len(buf) - 1 if buf.endswith(SYNC[:1]) else len(buf)
+                # Keep a trailing A5 (not one that ended the frame just taken): it may start the next sync.
+                end = len(buf) - 1 if len(buf) > pos and buf[-1] == SYNC[0] else len(buf)
                 events += self._text(bytes(buf[pos:end]))
                 pos = end
                 break

@@ -159,3 +159,12 @@ def test_text_without_newline_is_bounded() -> None:
     assert len(events) >= 2
     assert all(isinstance(e, TextLine) and len(e.text) <= 130 for e in events)
     assert sum(len(e.text) for e in events) == 300
+
+
+def test_frame_ending_in_a_sync_byte_leaves_no_noise() -> None:
+    # Found on QEMU: a frame whose last CRC byte is 0xA5 must not leave that byte behind as a would-be sync.
+    payload = next(bytes((n,)) for n in range(256) if encode_frame(0x84, 1, bytes((n,)))[-1] == 0xA5)
+    dec = FrameDecoder()
+    events = dec.feed(encode_frame(0x84, 1, payload)) + dec.feed(b"\r\nmk: next\r\n")
+    assert events == [Frame(0x84, 1, payload), TextLine("mk: next")]
+    assert dec.garbage_bytes == 0 and not dec.in_frame
