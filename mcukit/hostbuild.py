@@ -37,13 +37,17 @@ def _firmware() -> Path:
     return data_dir("firmware")
 
 
-def kernel_sources() -> list[Path]:
-    """Portable kernel and runtime sources compiled into the host archive (sorted, deterministic)."""
+def kernel_sources(isa: Sequence[str] = ()) -> list[Path]:
+    """Portable kernel and runtime sources compiled into the host archive (sorted, deterministic).
+
+    isa=("dsp",) adds the DSP variants (firmware/src/kernels/dsp), which the host compiles against the C
+    emulation of the intrinsics in mcukit/mk_dsp_compat.h. MVE variants never build for the host."""
     root = _firmware() / "src" / "kernels"
+    skip = tuple(d for d in _SKIP_DIRS if not (d == "dsp" and "dsp" in isa))
     out = []
     for p in sorted(root.rglob("*.c")):
         rel = p.relative_to(root)
-        if any(part in _SKIP_DIRS for part in rel.parts[:-1]):
+        if any(part in skip for part in rel.parts[:-1]):
             continue
         out.append(p)
     return out
@@ -88,15 +92,17 @@ def _flags(rounding: str) -> list[str]:
     return [*CFLAGS, f"-I{_firmware() / 'include'}", f"-DMK_SINGLE_ROUNDING={_ROUNDINGS[rounding]}"]
 
 
-def kernel_archive(rounding: str = "tflm") -> Path:
-    """The portable kernels compiled with `rounding`, as a static archive (built once, then cached)."""
+def kernel_archive(rounding: str = "tflm", isa: Sequence[str] = ()) -> Path:
+    """The portable kernels compiled with `rounding`, as a static archive (built once, then cached).
+    isa: see kernel_sources (default: portable kernels only)."""
     fw = _firmware()
-    sources = kernel_sources()
+    sources = kernel_sources(isa)
     headers = sorted((fw / "include").rglob("*.h")) + sorted((fw / "src" / "kernels").rglob("*.h"))
     h = hashlib.sha256()
     h.update(repr((_cc_version(), _flags(rounding))).encode())
     _hash_tree(h, sources + headers, fw)
-    out = _host_dir() / f"kernels-{rounding}-{h.hexdigest()[:16]}.a"
+    tag = "-dsp" if "dsp" in isa else ""
+    out = _host_dir() / f"kernels-{rounding}{tag}-{h.hexdigest()[:16]}.a"
     if out.exists():
         return out
     with tempfile.TemporaryDirectory(dir=_host_dir()) as tmp:
@@ -186,9 +192,10 @@ class HostModel:
                 for r, spec in zip(results, self.outputs)]
 
 
-def build_library(files: Mapping[str, str], rounding: str = "tflm") -> Path:
-    """Compile generated files (name -> C text) with the kernels into a cached shared library; returns its path."""
-    archive = kernel_archive(rounding)
+def build_library(files: Mapping[str, str], rounding: str = "tflm", isa: Sequence[str] = ()) -> Path:
+    """Compile generated files (name -> C text) with the kernels into a cached shared library; returns its path.
+    isa=("dsp",) links the DSP kernel variants too (needed when the model was generated with that ISA)."""
+    archive = kernel_archive(rounding, isa)
     h = hashlib.sha256()
     h.update(archive.name.encode())
     h.update(repr(_flags(rounding)).encode())
@@ -212,7 +219,9 @@ def build_library(files: Mapping[str, str], rounding: str = "tflm") -> Path:
 def load(generated, *, rounding: str | None = None) -> HostModel:
     """Build and load a `GeneratedModel` (from mcukit.codegen.generate)."""
     rounding = rounding or generated.rounding
-    lib = build_library(generated.files, rounding)
+    # A model generated for a DSP board calls *_dsp kernels: link their (emulated-intrinsics) host build.
+    isa = ("dsp",) if any(c.kernel.endswith("_dsp") for c in generated.calls) else ()
+    lib = build_library(generated.files, rounding, isa)
     return HostModel(
         lib,
         [IOSpec(io.shape, io.dtype) for io in generated.inputs],
@@ -220,14 +229,15 @@ def load(generated, *, rounding: str | None = None) -> HostModel:
     )
 
 
-def compile_model(model: bytes, rounding: str = "tflm") -> HostModel:
-    """.tflite bytes -> a HostModel ready to invoke (parse, generate, build, load)."""
+def compile_model(model: bytes, rounding: str = "tflm", isa: Sequence[str] = ()) -> HostModel:
+    """.tflite bytes -> a HostModel ready to invoke (parse, generate, build, load). isa: LowerOptions.isa, e.g.
+    ("dsp",) to generate and host-test the DSP kernel variants."""
     from mcukit.codegen.generate import generate
     from mcukit.codegen.kernel_call import LowerOptions
     from mcukit.ir.reader import parse_tflite
 
     graph = parse_tflite(model)
-    return load(generate(graph, LowerOptions(rounding=rounding)))
+    return load(generate(graph, LowerOptions(rounding=rounding, isa=tuple(isa))))
 
 
 def build_dir(directory: Path, rounding: str = "tflm") -> Path:

@@ -19,6 +19,11 @@ COMMANDS: dict[str, str] = {
     "inspect": "inspect:inspect",
     "compile": "compile:compile_cmd",
     "boards": "boards:boards",
+    "project": "project:project",
+    "build": "project:build",
+    "flash": "project:flash",
+    "run": "run:run",
+    "deploy": "deploy:deploy",
 }
 
 

@@ -6,7 +6,8 @@
 # that runs the ELF in QEMU; the firmware's semihosting exit status is the upload result.
 #
 # Project options read here (all optional):
-#   custom_mcukit_firmware = /abs/path/to/firmware   where mcukit's firmware/ tree is (default: next to boards/)
+#   custom_mcukit_firmware = path/to/firmware        mcukit's firmware/ tree, absolute or relative to the project
+#                                                    (default: next to boards/)
 #   custom_mcukit_src      = runtime kernels         more firmware/src sub-folders to compile into the program
 #   custom_qemu_timeout    = 60                      seconds before `upload` kills QEMU (0 = no limit)
 #   upload_port            = tcp:127.0.0.1:PORT      UART on a TCP server (QEMU waits for a client) instead of stdio
@@ -14,7 +15,7 @@
 import shlex
 import subprocess
 import sys
-from os.path import isdir, join, normpath, realpath
+from os.path import isabs, isdir, join, normpath, realpath
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment  # type: ignore[import-not-found]
 
@@ -48,6 +49,9 @@ if env.get("PROGNAME", "program") == "program":
 
 # ---- where mcukit's firmware tree is -----------------------------------------------------------------------------
 firmware_dir = env.GetProjectOption("custom_mcukit_firmware", "")
+if firmware_dir and not isabs(firmware_dir):
+    # Relative to the project, so a generated project keeps working when it is moved or copied.
+    firmware_dir = normpath(join(env.subst("$PROJECT_DIR"), firmware_dir))
 if not firmware_dir:
     # boards/platform-mcukit-qemu -> ../../firmware, both in a checkout and inside the wheel (mcukit/_data/).
     firmware_dir = normpath(join(realpath(platform.get_dir()), "..", "..", "firmware"))

@@ -1,0 +1,50 @@
+/* Cortex-M DSP-extension variants of the hot kernels (firmware/src/kernels/dsp/, one public kernel per file).
+ *
+ * Contract: each _dsp kernel takes the SAME params struct and arguments as its portable twin (mk_conv.h,
+ * mk_pool.h, mk_elementwise.h) and produces the SAME bytes - bit-exact in both rounding modes, because the integer
+ * accumulations are exact and the requantization is the shared mk_requantize / mk_requantize_fc. They differ only
+ * in speed: SXTB16/SXTAB16 widen four int8 per 32-bit load, SMLAD does two multiply-accumulates, and the conv
+ * family blocks 2 output channels x 2 pixels (or rows) per inner step. No scratch memory, no heap.
+ *
+ * The code generator picks them when the board's ISA has "dsp" (mcukit/codegen/ops/_isa.py). On targets without
+ * the DSP extension (host gcc, Cortex-M3) the same sources compile against the C emulation in mk_dsp_compat.h,
+ * which is how the host tests prove bit-exactness.
+ */
+#ifndef MK_KERNELS_DSP_H
+#define MK_KERNELS_DSP_H
+
+#include "mcukit/mk_conv.h"
+#include "mcukit/mk_elementwise.h"
+#include "mcukit/mk_pool.h"
+
+/* CONV_2D, any filter/stride/dilation/padding/groups, as mk_conv_s8. */
+mk_status mk_conv_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
+                         int8_t *output);
+
+/* CONV_2D with a 1x1 filter and no groups, as a GEMM: rows = output pixels (input pixels at the strides),
+ * columns = output channels. Returns MK_ERR_ARG unless filter_h == filter_w == 1 and filter_in_c == in_c
+ * (1x1 filters never pad). */
+mk_status mk_conv_1x1_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                             const int32_t *bias, int8_t *output);
+
+/* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per step when depth_multiplier == 1). */
+mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,
+                                   const int32_t *bias, int8_t *output);
+
+/* DEPTHWISE_CONV_2D specialised for 3x3 filters, depth_multiplier 1, dilation 1 (MobileNet/DS-CNN blocks):
+ * unrolled taps, no bounds checks for windows inside the image. MK_ERR_ARG for other shapes. */
+mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                       const int8_t *weights, const int32_t *bias, int8_t *output);
+
+/* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features x 2 rows per step). */
+mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,
+                                    const int32_t *bias, int8_t *output);
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D, as mk_avg_pool_s8 / mk_max_pool_s8 (4 channels per 32-bit word). */
+mk_status mk_avg_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_t *output);
+mk_status mk_max_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_t *output);
+
+/* ADD, as mk_add_s8 (4 elements per word on the unit-stride paths). */
+mk_status mk_add_s8_dsp(const mk_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+#endif /* MK_KERNELS_DSP_H */

@@ -1,0 +1,31 @@
+/* Helium (M-profile Vector Extension, Cortex-M55/M85) variants of the conv-family kernels
+ * (firmware/src/kernels/mve/, one public kernel per file, names + _mve).
+ *
+ * Contract: the SAME params structs and arguments as the portable kernels in mk_conv.h and the SAME output bytes
+ * in both rounding modes. The inner products run 16 int8 lanes per instruction (VMLADAVA.S8) with tail
+ * predication (VCTP8), so no channel count needs padding; the input offset is applied as offset * sum(weights)
+ * with the weight sum taken over the same (unpadded) taps by VADDVA.S8, which equals sum(w * (x + offset))
+ * exactly in int32. Requantization is the shared scalar mk_requantize / mk_requantize_fc.
+ *
+ * The kernels exist only where the compiler targets MVE (__ARM_FEATURE_MVE); the code generator selects them
+ * for boards whose ISA has "mve" (mcukit/codegen/ops/_isa.py). They cannot run on the host: QEMU's mps3-an547
+ * (tests/target/test_dsp_qemu.py) is where they are checked.
+ */
+#ifndef MK_KERNELS_MVE_H
+#define MK_KERNELS_MVE_H
+
+#include "mcukit/mk_conv.h"
+
+/* CONV_2D, any filter/stride/dilation/padding/groups, as mk_conv_s8 (2 output channels per pass). */
+mk_status mk_conv_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
+                         int8_t *output);
+
+/* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per vector when depth_multiplier == 1). */
+mk_status mk_depthwise_conv_s8_mve(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,
+                                   const int32_t *bias, int8_t *output);
+
+/* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features per pass over the row). */
+mk_status mk_fully_connected_s8_mve(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,
+                                    const int32_t *bias, int8_t *output);
+
+#endif /* MK_KERNELS_MVE_H */

@@ -1,0 +1,115 @@
+"""Model -> generated C -> PlatformIO project -> firmware ELF, with built firmware cached by content.
+
+A second deploy of the same model on the same board re-renders the project (cheap, no TensorFlow: the quantized
+model is cached too), finds its fingerprint in the cache and skips PlatformIO entirely.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcukit.boards import Board
+from mcukit.build import Firmware, Sizes, build_project, elf_sizes
+from mcukit.codegen.compile import model_bytes
+from mcukit.codegen.generate import GeneratedModel, generate
+from mcukit.codegen.kernel_call import LowerOptions
+from mcukit.errors import DeviceError
+from mcukit.ir.graph import Graph
+from mcukit.ir.reader import parse_tflite
+from mcukit.paths import cache_dir
+from mcukit.project import Project, render_project
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    path: Path
+    name: str
+    tflite: bytes
+    graph: Graph
+
+
+@dataclass(frozen=True)
+class BuiltFirmware:
+    model: LoadedModel
+    generated: GeneratedModel
+    project: Project
+    firmware: Firmware
+    cached: bool
+
+
+def load_model(path: str | Path, calibration: str | Path | None = None) -> LoadedModel:
+    """A .tflite as it is, or a Keras model quantized to int8 (cached; TensorFlow only on a cache miss)."""
+    path = Path(path)
+    data = model_bytes(path, calibration)
+    name = path.stem
+    return LoadedModel(path=path, name=name, tflite=data, graph=parse_tflite(data, name=name))
+
+
+def lower_options(board: Board, reference: str) -> LowerOptions:
+    return LowerOptions(rounding=reference, isa=board.isa.features)
+
+
+def generate_for(model: LoadedModel, board: Board, reference: str = "tflm") -> GeneratedModel:
+    return generate(model.graph, lower_options(board, reference), model_name=model.name)
+
+
+def default_project_dir(model: LoadedModel, board: Board, reference: str, profile: bool) -> Path:
+    tag = f"{model.name}-{model.graph.sha256[:12]}-{board.name}-{reference}{'-profile' if profile else ''}"
+    return cache_dir() / "projects" / tag
+
+
+def build_firmware(
+    model: LoadedModel,
+    board: Board,
+    *,
+    reference: str = "tflm",
+    profile: bool = False,
+    project_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> BuiltFirmware:
+    generated = generate_for(model, board, reference)
+    out = Path(project_dir) if project_dir else default_project_dir(model, board, reference, profile)
+    project = render_project(generated, board, out, model_name=model.name, profile=profile)
+    cached_dir = cache_dir() / "firmware" / project.fingerprint
+    if use_cache and (cached_dir / "firmware.elf").is_file() and (cached_dir / "sizes.json").is_file():
+        sizes = json.loads((cached_dir / "sizes.json").read_text())
+        fw = Firmware(
+            elf=cached_dir / "firmware.elf",
+            env_name=project.env_name,
+            board=board,
+            sizes=Sizes(sizes["flash_bytes"], sizes["ram_bytes"], tuple(tuple(s) for s in sizes["sections"])),
+            build_seconds=0.0,
+            log="(cached)",
+        )
+        return BuiltFirmware(model, generated, project, fw, cached=True)
+    fw = build_project(project.directory, project.env_name, board=board)
+    tmp = cached_dir.with_name(cached_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy2(fw.elf, tmp / "firmware.elf")
+    sizes = elf_sizes(tmp / "firmware.elf")
+    (tmp / "sizes.json").write_text(json.dumps(
+        {"flash_bytes": sizes.flash_bytes, "ram_bytes": sizes.ram_bytes, "sections": sizes.sections}))
+    shutil.rmtree(cached_dir, ignore_errors=True)
+    tmp.rename(cached_dir)
+    return BuiltFirmware(model, generated, project, fw, cached=False)
+
+
+def flash_real_board(built: BuiltFirmware, port: str | None = None) -> None:
+    """Upload to a real board with PlatformIO (it performs board-specific resets such as the Nano's 1200-baud
+    touch). Emulated boards are not flashed: they start with the ELF when a session opens."""
+    from mcukit.build import first_error_line, prepare_core
+    from mcukit.build.pio import run_pio
+
+    board = built.project.board
+    args = ["run", "-d", str(built.project.directory), "-e", built.project.env_name, "-t", "upload"]
+    if port:
+        args += ["--upload-port", port]
+    proc = run_pio(args, prepare_core(), timeout=300)
+    if proc.returncode != 0:
+        line = first_error_line(proc.stdout) or proc.stdout.strip().splitlines()[-1:]
+        raise DeviceError(f"uploading to {board.name} failed: {line}",
+                          "check the cable, press reset twice for the bootloader, or pass --port")

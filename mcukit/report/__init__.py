@@ -1,0 +1,1 @@
+"""Results: the JSON schema every run writes, and renderers (table, CSV, JUnit XML, plots)."""
