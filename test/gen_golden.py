@@ -98,8 +98,8 @@ def _kernel_case(rel: str, index: int) -> tuple[str, str, int]:
     if out_t.dtype != "int8":
         raise SystemExit(f"{rel}: output type {out_t.dtype} is not int8")
 
-    text = [f"\n/* {rel}.tflite sha256 {hashlib.sha256(model).hexdigest()[:16]}: {call.kernel}, "
-            f"inputs seeded {SEED + index}; ai-edge-litert BUILTIN_REF {agree} */\n"]
+    text = [(f"\n/* {rel}.tflite sha256 {hashlib.sha256(model).hexdigest()[:16]}: {call.kernel}, "
+            f"inputs seeded {SEED + index}; ai-edge-litert BUILTIN_REF {agree} */\n")]
     names: dict[int, str] = {}
     for k, t in enumerate(graph.inputs):
         names[t] = f"{sym}_in{k}"
@@ -142,8 +142,8 @@ def kernels_header() -> str:
     parts = [_stamp(f"Kernel golden vectors: stored single-op models, oracle {ORACLE} (TFLite Micro host "
                     "interpreter), seed " + str(SEED) + "."),
              "#ifndef MK_GOLDEN_KERNELS_H\n#define MK_GOLDEN_KERNELS_H\n\n#include \"mcukit/mk_kernels.h\"\n\n",
-             "typedef struct {\n    const char *name;\n    const char *family;\n"
-             "    mk_status (*run)(int8_t *out);\n    const int8_t *want;\n    int32_t size;\n} mk_golden_case;\n"]
+             ("typedef struct {\n    const char *name;\n    const char *family;\n"
+             "    mk_status (*run)(int8_t *out);\n    const int8_t *want;\n    int32_t size;\n} mk_golden_case;\n")]
     table = []
     index = 0
     biggest = 0
@@ -232,8 +232,8 @@ def frames_header() -> str:
                   "CRC-8."),
            "#ifndef MK_GOLDEN_FRAMES_H\n#define MK_GOLDEN_FRAMES_H\n\n#include <stdint.h>\n\n",
            f"#define MK_GOLDEN_CRC32_CHECK 0x{zlib.crc32(check) & 0xFFFFFFFF:08X}u /* CRC-32 of \"123456789\" */\n",
-           f"#define MK_GOLDEN_CRC8_CHECK 0x{framing.crc8(check):02X}u /* CRC-8 (0x07, init 0xFF) of "
-           "\"123456789\" */\n\n",
+           (f"#define MK_GOLDEN_CRC8_CHECK 0x{framing.crc8(check):02X}u /* CRC-8 (0x07, init 0xFF) of "
+           "\"123456789\" */\n\n"),
            _array("uint8_t", "mk_golden_frame_payload_output", np.frombuffer(big, np.uint8), "payload of 'output'")]
     for name, msg_type, seq, payload in frames:
         encoded = framing.encode_frame(msg_type, seq, payload)

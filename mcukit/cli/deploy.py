@@ -22,7 +22,8 @@ from mcukit.cli.options import board_option, port_option, progress_display, refe
               help="Run at most N samples (default: all test data, or 16 random inputs).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random inputs.")
 @click.option("--calibration", type=click.Path(path_type=Path), default=None,
-              help="Calibration data when MODEL is a Keras file (see `mcukit quantize`).")
+              help="Calibration data when MODEL is a Keras file (see `mcukit quantize`). "
+                   "Default: the --test-data file (random inputs without it).")
 @port_option
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Write the results JSON here (written after every stage, kept on failure); '-' prints it.")

@@ -179,7 +179,8 @@ def calibrate(shunt_ohms: float, max_expected_a: float, current_lsb: float | Non
     """Calibration word for a shunt and the largest current to measure (datasheet 8.5.1).
 
     Minimum Current_LSB = max_expected_a / 2^15; a larger `current_lsb` (a round value, as the datasheet suggests)
-    may be given. Cal = trunc(0.04096 / (Current_LSB x R_shunt)), then bit 0 cleared (the register has none).
+    may be given. Cal = trunc(0.04096 / (Current_LSB x R_shunt)), then bit 0 cleared (the register has none). When
+    the minimum LSB would need more than 16 bits (small currents, small shunt), Cal is capped at 0xFFFE.
     """
     if not shunt_ohms > 0 or not math.isfinite(shunt_ohms):
         raise UsageError(f"shunt resistance must be positive, got {shunt_ohms} ohm", "set shunt_ohms in the board file")
@@ -194,10 +195,15 @@ def calibrate(shunt_ohms: float, max_expected_a: float, current_lsb: float | Non
         )
     cal = math.floor(CAL_SCALE / (lsb * _exact(shunt_ohms)))
     if cal > 0xFFFF:
-        raise UsageError(
-            f"calibration {cal} does not fit 16 bits: {max_expected_a} A is too small for a {shunt_ohms} ohm shunt",
-            "use a larger shunt, a larger max_expected_a or a larger current_lsb",
-        )
+        if current_lsb is not None:
+            raise UsageError(
+                f"calibration {cal} does not fit 16 bits: current LSB {current_lsb} A is too fine for a "
+                f"{shunt_ohms} ohm shunt",
+                "use a larger current_lsb, or leave it unset",
+            )
+        # A small current through a small shunt: the finest LSB the register allows. Nothing is lost, since above
+        # Cal = 4096 the current register only rescales the shunt register, whose 10 uV step is the real limit.
+        cal = CALIBRATION_MASK
     cal &= CALIBRATION_MASK
     if cal == 0:
         raise UsageError(

@@ -18,7 +18,7 @@ from mcukit.errors import CompileError, DependencyError
 from mcukit.paths import cache_dir, data_dir
 
 PLUGIN_SOURCES = ("mk_icount.c", "mk_classify.c")
-PLUGIN_HEADERS = ("mk_classify.h", "mk_qemu_plugin_api.h")
+PLUGIN_HEADERS = ("mk_classify.h", "mk_mve_patterns.h", "mk_qemu_plugin_api.h")
 CFLAGS = ("-std=c99", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra")
 
 

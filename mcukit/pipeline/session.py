@@ -3,6 +3,7 @@ by USB id (or --port). Crashes and hangs of an emulated board become one clear D
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,10 +68,10 @@ def _emulated(board, elf, expect_model_hash, invoke_timeout, reply_timeout, hand
 
 def _explain(err: DeviceError, qemu) -> DeviceError:
     """Add what QEMU knows: a HardFault report, or an exit status, to a link error."""
-    try:
+    import subprocess
+
+    with contextlib.suppress(subprocess.TimeoutExpired):  # still running: the firmware hangs, or the link failed
         qemu.process.wait(timeout=0.5)
-    except Exception:  # still running: the firmware hangs or the link is the problem
-        pass
     text = qemu.stdout + qemu.stderr
     fault = next((line.strip() for line in text.splitlines() if "HARDFAULT" in line), None)
     status = qemu.process.poll() if qemu.process else None

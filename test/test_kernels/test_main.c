@@ -18,7 +18,7 @@ static void run_case(void) {
     for (size_t i = 0; i < sizeof s_out; ++i) s_out[i] = CANARY;
     const mk_status status = c->run(s_out);
     MK_CHECK_EQ(status, MK_OK);
-    MK_CHECK_BYTES(s_out, c->want, (size_t)c->size);
+    mk_test_check_bytes(s_out, c->want, (size_t)c->size, __FILE__, __LINE__, "output vs golden");
     int untouched = 1;
     for (size_t i = (size_t)c->size; i < (size_t)c->size + GUARD_BYTES; ++i) untouched &= s_out[i] == CANARY;
     MK_CHECK(untouched /* no write past the output */);

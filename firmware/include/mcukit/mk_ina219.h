@@ -120,8 +120,8 @@ int mk_ina219_sample(const mk_ina219 *dev, uint32_t max_polls, mk_ina219_reading
 
 /* ---- Samples during an inference window ----
  * A log keeps samples in caller-provided storage (static, no heap) while the model runs; the runtime sends them as
- * SENSOR records after the invoke. Sampling costs four register reads (about 1.8 ms at 400 kHz I2C), so invokes
- * that are sampled should not be the ones whose time is reported. */
+ * SENSOR records after the invoke. Sampling costs four register reads (~0.5 ms at 400 kHz I2C, ~2 ms at
+ * 100 kHz), so invokes that are sampled should not be the ones whose time is reported. */
 typedef struct {
     uint32_t counter; /* mk_hal_counter() when the sample was taken */
     mk_ina219_reading s;

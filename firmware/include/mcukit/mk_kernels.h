@@ -9,5 +9,7 @@
 #include "mcukit/mk_activation.h"
 #include "mcukit/mk_pool.h"
 #include "mcukit/mk_shape.h"
+#include "mcukit/mk_kernels_dsp.h"
+#include "mcukit/mk_kernels_mve.h"
 
 #endif /* MK_KERNELS_H */

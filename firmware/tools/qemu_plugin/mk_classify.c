@@ -4,6 +4,7 @@
  * condition in the mnemonic ("ldreq"), so a name that is not found is tried again without a condition suffix.
  * Anything not recognised is ordinary ALU work, which is what the remaining Thumb-2 instructions are. */
 #include "mk_classify.h"
+#include "mk_mve_patterns.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -74,7 +75,9 @@ static const char *const k_mve_loads[] = {"vldrb", "vldrh", "vldrw", "vldrd", "v
 static const char *const k_mve_stores[] = {"vstrb", "vstrh", "vstrw", "vstrd", "vst20", "vst21", "vst40",
                                            "vst41", "vst42", "vst43", NULL};
 /* Helium-only names that may appear without a Q register operand. */
-static const char *const k_mve_only[] = {"vctp", "vpst", "vpt", "vpnot", "vpsel", NULL};
+static const char *const k_mve_only[] = {"vpt", "vpsel", NULL};
+/* Helium predicate bookkeeping, priced as scalar ALU work. */
+static const char *const k_mve_predicate[] = {"vctp", "vpst", "vpnot", NULL};
 /* Prefixes of Helium multiplies / multiply-accumulates. */
 static const char *const k_mve_mac_prefixes[] = {"vml", "vmul", "vqdm", "vqrdm", "vrml", "vrmul", "vfma", "vfms",
                                                  NULL};
@@ -250,6 +253,8 @@ static void classify_vector(const char *base, const char *ops, mk_insn_info *out
         out->cls = MK_C_MVE_LOAD;
     } else if (in_list(base, k_mve_stores)) {
         out->cls = MK_C_MVE_STORE;
+    } else if (in_list(base, k_mve_predicate)) {
+        out->cls = MK_C_ALU;
     } else if (has_q_register(ops) || in_list(base, k_mve_only)) {
         out->cls = has_prefix_in(base, k_mve_mac_prefixes) ? MK_C_MVE_MAC : MK_C_MVE_ALU;
     } else if (strcmp(base, "vldr") == 0) {
@@ -368,7 +373,64 @@ static int classify_table(const char *name, const char *ops, const mk_insn_info 
     return 0;
 }
 
-void mk_classify(const char *disas, uint64_t vaddr, const mk_insn_info *prev, mk_insn_info *out) {
+static int matches(const mk_mve_pattern *table, size_t n, uint32_t encoding) {
+    for (size_t i = 0; i < n; ++i) {
+        if ((encoding & table[i].mask) == table[i].value) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Armv8.1-M encodings that v7-M leaves undefined, so they are unambiguous on every core here:
+ * - low-overhead loops and VCTP share the space of BLX-immediate (hw1 0xF000-0xF07F, hw2 with bit 0 set);
+ * - Helium loads/stores are LDC/STC to coprocessors 14/15, other Helium operations CDP-like encodings to
+ *   coprocessors 14/15 and the whole 0xEFxx/0xFFxx space (the FPU uses coprocessors 10/11).
+ * Returns 1 if the instruction was classified. */
+static int classify_encoding(uint32_t encoding, unsigned size, mk_insn_info *out) {
+    if (size != 4u) {
+        return 0;
+    }
+    const uint32_t hw1 = encoding >> 16;
+    const uint32_t hw2 = encoding & 0xFFFFu;
+    const uint32_t coproc = (hw2 >> 8) & 0xFu;
+    if ((hw1 & 0xFF80u) == 0xF000u && (hw2 & 1u) != 0u) {
+        if (hw2 == 0xE801u) {
+            out->cls = MK_C_ALU; /* VCTP: predicate bookkeeping, not a vector operation */
+            return 1;
+        }
+        if (hw2 == 0xE001u) {
+            out->cls = MK_C_LOOP_SETUP; /* DLS, DLSTP, LCTP */
+            return 1;
+        }
+        if ((hw2 & 0xF001u) == 0xC001u) {
+            out->cls = ((hw1 & 0xFFCFu) == 0xF00Fu) ? MK_C_LOOP_END : MK_C_LOOP_SETUP; /* LE/LETP, WLS/WLSTP */
+            return 1;
+        }
+        return 0;
+    }
+    if ((hw1 & 0xEE00u) == 0xEC00u && (coproc == 0xEu || coproc == 0xFu) && (hw1 & 0xFFE0u) != 0xEC40u) {
+        out->cls = (hw1 & 0x10u) ? MK_C_MVE_LOAD : MK_C_MVE_STORE;
+        return 1;
+    }
+    if (((hw1 & 0xEF00u) == 0xEE00u && (coproc == 0xEu || coproc == 0xFu)) || (hw1 & 0xEF00u) == 0xEF00u) {
+        if ((encoding & 0xFFBF1FFFu) == 0xFE310F4Du) {
+            out->cls = MK_C_ALU; /* VPST, VPNOT: predicate bookkeeping */
+        } else if (matches(k_mve_alu_patterns, sizeof k_mve_alu_patterns / sizeof k_mve_alu_patterns[0], encoding)) {
+            out->cls = MK_C_MVE_ALU;
+        } else if (matches(k_mve_mac_patterns, sizeof k_mve_mac_patterns / sizeof k_mve_mac_patterns[0],
+                           encoding)) {
+            out->cls = MK_C_MVE_MAC;
+        } else {
+            out->cls = MK_C_MVE_ALU;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void mk_classify(const char *disas, uint64_t vaddr, uint32_t encoding, unsigned size, const mk_insn_info *prev,
+                 mk_insn_info *out) {
     char base[MK_MNEMONIC_MAX];
     char plain[MK_MNEMONIC_MAX];
     size_t n = 0;
@@ -378,6 +440,9 @@ void mk_classify(const char *disas, uint64_t vaddr, const mk_insn_info *prev, mk
     out->weight_amount = 0u;
     out->is_return = 0;
     out->load_dest = -1;
+    if (classify_encoding(encoding, size, out)) {
+        return;
+    }
     if (disas == NULL) {
         return;
     }

@@ -9,7 +9,8 @@
 
 /* Executed-instruction classes: every instruction falls in exactly one, so their sum is the instruction count. */
 enum mk_class {
-    MK_C_ALU = 0,         /* data processing, moves, shifts, compares, extends, bit-field, saturate, PLD */
+    MK_C_ALU = 0,         /* data processing, moves, shifts, compares, extends, bit-field, saturate, PLD, and the
+                           * Helium predicate bookkeeping VCTP/VPST/VPNOT */
     MK_C_IT,              /* IT blocks (the TRMs allow folding them into the previous instruction) */
     MK_C_SYSTEM,          /* barriers, MRS/MSR, CPS, WFI/WFE, BKPT, SVC, UDF, NOP */
     MK_C_LOAD,            /* single load (LDR/LDRB/LDRH/LDRS*, exclusive, acquire) */
@@ -39,7 +40,7 @@ enum mk_class {
     MK_C_MVE_LOAD,        /* Helium vector loads (VLDRB/H/W, VLD2x/VLD4x) */
     MK_C_MVE_STORE,       /* Helium vector stores */
     MK_C_MVE_MAC,         /* Helium multiplies and multiply-accumulates (VMLADAV, VMLA, VMUL, VQDMULH ...) */
-    MK_C_MVE_ALU,         /* other Helium operations (VADD, VMAX, VCTP, VPST, VSHL ...) */
+    MK_C_MVE_ALU,         /* other Helium vector operations (VADD, VMAX, VSHL, VPT, VMOVL ...) */
     MK_C_LOOP_SETUP,      /* low-overhead loop start: DLS, DLSTP, WLS, WLSTP, LCTP */
     MK_C_LOOP_END,        /* low-overhead loop end: LE, LETP */
     MK_N_CLASSES
@@ -63,9 +64,13 @@ typedef struct {
     int load_dest;           /* destination register number of a single load (0..15), else -1 */
 } mk_insn_info;
 
-/* Classify one instruction. `prev` is the instruction executed just before it in the same translation block,
- * or NULL at the start of a block (then nothing is assumed about what ran before). */
-void mk_classify(const char *disas, uint64_t vaddr, const mk_insn_info *prev, mk_insn_info *out);
+/* Classify one instruction from its disassembly and its encoding: `encoding` is the first halfword in bits
+ * 31..16 and the second in 15..0 for a 32-bit instruction (size 4), the halfword itself for size 2. Helium and
+ * low-overhead-loop instructions are recognised from the encoding (QEMU 7.2's disassembler predates them), the
+ * rest from the text. `prev` is the instruction executed just before it in the same translation block, or NULL
+ * at the start of a block (then nothing is assumed about what ran before). */
+void mk_classify(const char *disas, uint64_t vaddr, uint32_t encoding, unsigned size, const mk_insn_info *prev,
+                 mk_insn_info *out);
 
 const char *mk_class_name(int cls);
 const char *mk_weight_name(int weight);

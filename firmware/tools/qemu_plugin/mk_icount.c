@@ -75,6 +75,20 @@ static void on_exit(qemu_plugin_id_t id, void *userdata) {
     print_counters("T");
 }
 
+/* The instruction's halfwords, first one in the high bits (Thumb stores each halfword little-endian). */
+static uint32_t encoding_of(const struct qemu_plugin_insn *insn) {
+    const uint8_t *b = (const uint8_t *)qemu_plugin_insn_data(insn);
+    size_t n = qemu_plugin_insn_size(insn);
+    if (b == NULL || n < 2u) {
+        return 0u;
+    }
+    uint32_t hw1 = (uint32_t)b[0] | ((uint32_t)b[1] << 8);
+    if (n < 4u) {
+        return hw1;
+    }
+    return (hw1 << 16) | (uint32_t)b[2] | ((uint32_t)b[3] << 8);
+}
+
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     size_t n = qemu_plugin_tb_n_insns(tb);
     mk_insn_info prev;
@@ -84,7 +98,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
         char *disas = qemu_plugin_insn_disas(insn);
-        mk_classify(disas, vaddr, i > 0 ? &prev : NULL, &info);
+        mk_classify(disas, vaddr, encoding_of(insn), (unsigned)qemu_plugin_insn_size(insn), i > 0 ? &prev : NULL,
+                    &info);
         if (s_dump) {
             char line[192];
             snprintf(line, sizeof line, "D %08" PRIx64 " %s %s\n", vaddr, mk_class_name(info.cls),

@@ -9,6 +9,7 @@ kernels use mk_requantize in every build (docs/kernels-elementwise.md).
 from __future__ import annotations
 
 from mcukit.codegen.kernel_call import KernelCall, LowerOptions, tensor
+from mcukit.codegen.ops._isa import add_kernel
 from mcukit.codegen.ops.conv import act_range, fields, require_int8, scale_zp, unsupported
 from mcukit.codegen.quantmath import quantize_multiplier
 from mcukit.ir.graph import ElementwiseOptions, Graph, Op
@@ -95,7 +96,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         params = fields(**common, left_shift=ADD_LEFT_SHIFT, input1_multiplier=m1, input1_shift=sh1,
                         input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho,
                         act_min=lo, act_max=hi)
-        kernel, ptype = "mk_add_s8", "mk_add_params"
+        kernel, ptype = add_kernel(options), "mk_add_params"
     else:
         mo, sho = quantize_multiplier(s1 * s2 / so)
         params = fields(**common, output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import conv_kernel
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
 from mcukit.errors import UnsupportedModelError
 from mcukit.ir.graph import Conv2DOptions, Graph, Op, Tensor
@@ -171,7 +172,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         act_min=lo, act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
     )
     return KernelCall(
-        kernel="mk_conv_s8",
+        kernel=conv_kernel(options, fh, fw, fic, ic),
         params_type="mk_conv_params",
         params=params,
         args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0])),

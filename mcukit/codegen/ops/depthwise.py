@@ -6,6 +6,7 @@ Weights stay in TFLite's 1HWO layout; per-channel weight scales are along the la
 from __future__ import annotations
 
 from mcukit.codegen.kernel_call import KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import depthwise_kernel
 from mcukit.codegen.ops.conv import (
     act_range,
     bias_arg,
@@ -58,7 +59,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         act_min=lo, act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
     )
     return KernelCall(
-        kernel="mk_depthwise_conv_s8",
+        kernel=depthwise_kernel(options, fh, fw, mult, opts.dilation_h, opts.dilation_w),
         params_type="mk_depthwise_conv_params",
         params=params,
         args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0])),

@@ -13,6 +13,7 @@ because both references round those twice.
 from __future__ import annotations
 
 from mcukit.codegen.kernel_call import KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import fully_connected_kernel
 from mcukit.codegen.ops.conv import (
     act_range,
     bias_arg,
@@ -55,7 +56,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
     )
     return KernelCall(
-        kernel="mk_fully_connected_s8",
+        kernel=fully_connected_kernel(options),
         params_type="mk_fully_connected_params",
         params=params,
         args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, out_f), tensor(op.outputs[0])),

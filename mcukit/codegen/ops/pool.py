@@ -8,6 +8,7 @@ the clamp range of the output's quantization. Both references agree on pools, so
 from __future__ import annotations
 
 from mcukit.codegen.kernel_call import KernelCall, LowerOptions, tensor
+from mcukit.codegen.ops._isa import pool_kernel
 from mcukit.codegen.ops.conv import (
     act_range,
     check_padding,
@@ -42,7 +43,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         pad_left=pad_left, act_min=lo, act_max=hi,
     )
     return KernelCall(
-        kernel="mk_avg_pool_s8" if op.kind == "AVERAGE_POOL_2D" else "mk_max_pool_s8",
+        kernel=pool_kernel(options, op.kind),
         params_type="mk_pool_params",
         params=params,
         args=(tensor(op.inputs[0]), tensor(op.outputs[0])),

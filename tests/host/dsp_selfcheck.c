@@ -1,0 +1,284 @@
+/* Differential self-check of the optimized kernels against the portable ones, for the host (DSP variants
+ * compiled against mk_dsp_compat.h) and for emulated boards (the real instructions; Helium variants too when the
+ * target has MVE). Used by tests/host/test_dsp_kernels_direct.py and tests/target/test_dsp_qemu.py.
+ *
+ * Each trial draws a random layer (shape, stride, dilation, padding, groups, depth multiplier, channel counts
+ * that are and are not multiples of 4 / 16, offsets, per-channel multipliers and shifts, activation range,
+ * broadcast pattern) from a seeded xorshift generator, fills inputs and weights with random int8, runs the
+ * portable kernel and every variant that accepts the shape, and counts outputs that differ in any byte. The
+ * portable kernels are themselves checked bit for bit against the reference interpreters by the op sweeps, so
+ * equality here extends that to shapes the stored models do not cover (3x3 depthwise, odd channel tails...). */
+#include <string.h>
+
+#include "mcukit/mk_kernels.h"
+
+#define SC_BUF 6144
+
+enum {
+    SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
+    SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_KERNELS
+};
+
+/* Per variant: trials run and trials whose output differed from the portable kernel. */
+int32_t mk_sc_runs[SC_KERNELS];
+int32_t mk_sc_fails[SC_KERNELS];
+
+static uint32_t sc_state;
+static int8_t sc_in[SC_BUF], sc_in2[SC_BUF], sc_w[SC_BUF], sc_ref[SC_BUF], sc_out[SC_BUF];
+static int32_t sc_bias[256], sc_mult[256], sc_shift[256];
+
+static uint32_t sc_rand(void)
+{
+    sc_state ^= sc_state << 13;
+    sc_state ^= sc_state >> 17;
+    sc_state ^= sc_state << 5;
+    return sc_state;
+}
+
+static int32_t sc_range(int32_t lo, int32_t hi) /* inclusive */
+{
+    return lo + (int32_t)(sc_rand() % (uint32_t)(hi - lo + 1));
+}
+
+static void sc_fill(int8_t *buf, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        buf[i] = (int8_t)(sc_rand() & 0xFF);
+    }
+}
+
+static void sc_requant(int32_t channels, int32_t *per_channel, int32_t *act_min, int32_t *act_max,
+                       int32_t *out_off)
+{
+    *per_channel = (int32_t)(sc_rand() & 1);
+    for (int32_t c = 0; c < channels; ++c) {
+        sc_bias[c] = sc_range(-20000, 20000);
+        sc_mult[c] = (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+        sc_shift[c] = sc_range(-12, 1);
+    }
+    *out_off = sc_range(-128, 127);
+    const int32_t kind = sc_range(0, 2);
+    *act_min = kind == 0 ? -128 : sc_range(-128, 0);
+    *act_max = kind == 0 ? 127 : sc_range(*act_min, 127);
+}
+
+static void sc_check(int kernel, mk_status st, int32_t n)
+{
+    mk_sc_runs[kernel] += 1;
+    if (st != MK_OK || memcmp(sc_ref, sc_out, (size_t)n) != 0) {
+        mk_sc_fails[kernel] += 1;
+    }
+}
+
+static int32_t sc_out_size(int32_t in, int32_t filt, int32_t stride, int32_t dil, int same, int32_t *pad)
+{
+    const int32_t eff = (filt - 1) * dil + 1;
+    const int32_t out = same ? (in + stride - 1) / stride : (in + stride - eff) / stride;
+    const int32_t total = (out - 1) * stride + eff - in;
+    *pad = total > 0 ? total / 2 : 0;
+    return out;
+}
+
+static void sc_conv(void)
+{
+    mk_conv_params p;
+    memset(&p, 0, sizeof p);
+    const int one = (sc_rand() & 3) == 0;
+    p.batches = sc_range(1, 2);
+    p.in_h = sc_range(1, 7);
+    p.in_w = sc_range(1, 7);
+    const int32_t groups = one ? 1 : ((sc_rand() & 3) == 0 ? sc_range(2, 3) : 1);
+    p.filter_in_c = sc_range(1, 20);
+    p.in_c = p.filter_in_c * groups;
+    p.out_c = groups * sc_range(1, 6);
+    p.filter_h = one ? 1 : sc_range(1, 4);
+    p.filter_w = one ? 1 : sc_range(1, 4);
+    p.stride_h = sc_range(1, 3);
+    p.stride_w = sc_range(1, 3);
+    p.dilation_h = one ? 1 : sc_range(1, 2);
+    p.dilation_w = one ? 1 : sc_range(1, 2);
+    int same = (int)(sc_rand() & 1);
+    if (!same && ((p.filter_h - 1) * p.dilation_h + 1 > p.in_h || (p.filter_w - 1) * p.dilation_w + 1 > p.in_w)) {
+        same = 1;
+    }
+    p.out_h = sc_out_size(p.in_h, p.filter_h, p.stride_h, p.dilation_h, same, &p.pad_top);
+    p.out_w = sc_out_size(p.in_w, p.filter_w, p.stride_w, p.dilation_w, same, &p.pad_left);
+    const int32_t n_in = p.batches * p.in_h * p.in_w * p.in_c;
+    const int32_t n_out = p.batches * p.out_h * p.out_w * p.out_c;
+    const int32_t n_w = p.out_c * p.filter_h * p.filter_w * p.filter_in_c;
+    if (n_in > SC_BUF || n_out > SC_BUF || n_w > SC_BUF) {
+        return;
+    }
+    p.input_offset = sc_range(-127, 128);
+    sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    p.multipliers = sc_mult;
+    p.shifts = sc_shift;
+    sc_fill(sc_in, n_in);
+    sc_fill(sc_w, n_w);
+    const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
+    (void)mk_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
+    sc_check(SC_CONV_DSP, mk_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {
+        sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    }
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+    sc_check(SC_CONV_MVE, mk_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
+#endif
+}
+
+static void sc_depthwise(void)
+{
+    mk_depthwise_conv_params p;
+    memset(&p, 0, sizeof p);
+    const int three = (sc_rand() & 1) == 0;
+    p.batches = sc_range(1, 2);
+    p.in_h = sc_range(1, 9);
+    p.in_w = sc_range(1, 9);
+    p.in_c = sc_range(1, 40);
+    p.depth_multiplier = three ? 1 : sc_range(1, 3);
+    p.out_c = p.in_c * p.depth_multiplier;
+    p.filter_h = three ? 3 : sc_range(1, 5);
+    p.filter_w = three ? 3 : sc_range(1, 5);
+    p.stride_h = sc_range(1, 2);
+    p.stride_w = sc_range(1, 2);
+    p.dilation_h = three ? 1 : sc_range(1, 2);
+    p.dilation_w = three ? 1 : sc_range(1, 2);
+    int same = (int)(sc_rand() & 1);
+    if (!same && ((p.filter_h - 1) * p.dilation_h + 1 > p.in_h || (p.filter_w - 1) * p.dilation_w + 1 > p.in_w)) {
+        same = 1;
+    }
+    p.out_h = sc_out_size(p.in_h, p.filter_h, p.stride_h, p.dilation_h, same, &p.pad_top);
+    p.out_w = sc_out_size(p.in_w, p.filter_w, p.stride_w, p.dilation_w, same, &p.pad_left);
+    const int32_t n_in = p.batches * p.in_h * p.in_w * p.in_c;
+    const int32_t n_out = p.batches * p.out_h * p.out_w * p.out_c;
+    const int32_t n_w = p.filter_h * p.filter_w * p.out_c;
+    if (n_in > SC_BUF || n_out > SC_BUF || n_w > SC_BUF || p.out_c > 256) {
+        return;
+    }
+    p.input_offset = sc_range(-127, 128);
+    sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    p.multipliers = sc_mult;
+    p.shifts = sc_shift;
+    sc_fill(sc_in, n_in);
+    sc_fill(sc_w, n_w);
+    const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
+    (void)mk_depthwise_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
+    sc_check(SC_DW_DSP, mk_depthwise_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    if (three && p.depth_multiplier == 1) {
+        sc_check(SC_DW3X3_DSP, mk_depthwise_conv_3x3_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    }
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+    sc_check(SC_DW_MVE, mk_depthwise_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
+#endif
+}
+
+static void sc_fc(void)
+{
+    mk_fully_connected_params p;
+    memset(&p, 0, sizeof p);
+    p.batches = sc_range(1, 5);
+    p.in_features = sc_range(1, 80);
+    p.out_features = sc_range(1, 40);
+    if (p.batches * p.in_features > SC_BUF || p.in_features * p.out_features > SC_BUF) {
+        return;
+    }
+    const int32_t n_out = p.batches * p.out_features;
+    p.input_offset = sc_range(-127, 128);
+    sc_requant(p.out_features, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    p.multipliers = sc_mult;
+    p.shifts = sc_shift;
+    sc_fill(sc_in, p.batches * p.in_features);
+    sc_fill(sc_w, p.in_features * p.out_features);
+    const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
+    (void)mk_fully_connected_s8(&p, sc_in, sc_w, bias, sc_ref);
+    sc_check(SC_FC_DSP, mk_fully_connected_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+    sc_check(SC_FC_MVE, mk_fully_connected_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
+#endif
+}
+
+static void sc_pool(void)
+{
+    mk_pool_params p;
+    memset(&p, 0, sizeof p);
+    p.batches = sc_range(1, 2);
+    p.in_h = sc_range(1, 9);
+    p.in_w = sc_range(1, 9);
+    p.channels = sc_range(1, 24);
+    p.filter_h = sc_range(1, 4);
+    p.filter_w = sc_range(1, 4);
+    p.stride_h = sc_range(1, 3);
+    p.stride_w = sc_range(1, 3);
+    int same = (int)(sc_rand() & 1);
+    if (!same && (p.filter_h > p.in_h || p.filter_w > p.in_w)) {
+        same = 1;
+    }
+    p.out_h = sc_out_size(p.in_h, p.filter_h, p.stride_h, 1, same, &p.pad_top);
+    p.out_w = sc_out_size(p.in_w, p.filter_w, p.stride_w, 1, same, &p.pad_left);
+    const int32_t n_in = p.batches * p.in_h * p.in_w * p.channels;
+    const int32_t n_out = p.batches * p.out_h * p.out_w * p.channels;
+    if (n_in > SC_BUF || n_out > SC_BUF) {
+        return;
+    }
+    int32_t dummy_pc, dummy_off;
+    sc_requant(1, &dummy_pc, &p.act_min, &p.act_max, &dummy_off);
+    sc_fill(sc_in, n_in);
+    (void)mk_avg_pool_s8(&p, sc_in, sc_ref);
+    sc_check(SC_AVG_DSP, mk_avg_pool_s8_dsp(&p, sc_in, sc_out), n_out);
+    (void)mk_max_pool_s8(&p, sc_in, sc_ref);
+    sc_check(SC_MAX_DSP, mk_max_pool_s8_dsp(&p, sc_in, sc_out), n_out);
+}
+
+static void sc_add(void)
+{
+    mk_add_params p;
+    memset(&p, 0, sizeof p);
+    const int32_t outer = sc_range(1, 6), inner = sc_range(1, 70);
+    const int32_t kind = sc_range(0, 3); /* same shape, per-channel in2, per-channel in1, scalar in2 */
+    p.bcast.dims = 2;
+    p.bcast.shape[0] = outer;
+    p.bcast.shape[1] = inner;
+    p.bcast.stride1[0] = kind == 2 ? 0 : inner;
+    p.bcast.stride1[1] = 1;
+    p.bcast.stride2[0] = (kind == 1 || kind == 3) ? 0 : inner;
+    p.bcast.stride2[1] = kind == 3 ? 0 : 1;
+    p.input1_offset = sc_range(-127, 128);
+    p.input2_offset = sc_range(-127, 128);
+    p.output_offset = sc_range(-128, 127);
+    p.left_shift = 20;
+    p.input1_multiplier = (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+    p.input2_multiplier = (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+    p.output_multiplier = (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+    p.input1_shift = sc_range(-6, 0);
+    p.input2_shift = sc_range(-6, 0);
+    p.output_shift = sc_range(-22, -14);
+    const int32_t lo = sc_range(-128, 0);
+    p.act_min = (sc_rand() & 1) ? -128 : lo;
+    p.act_max = (sc_rand() & 1) ? 127 : sc_range(p.act_min, 127);
+    sc_fill(sc_in, outer * inner);
+    sc_fill(sc_in2, outer * inner);
+    (void)mk_add_s8(&p, sc_in, sc_in2, sc_ref);
+    sc_check(SC_ADD_DSP, mk_add_s8_dsp(&p, sc_in, sc_in2, sc_out), outer * inner);
+}
+
+/* Run `trials` random trials of every family from `seed`; returns the number of failed comparisons. */
+int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
+{
+    sc_state = seed ? seed : 1u;
+    for (int k = 0; k < SC_KERNELS; ++k) {
+        mk_sc_runs[k] = 0;
+        mk_sc_fails[k] = 0;
+    }
+    for (int32_t t = 0; t < trials; ++t) {
+        sc_conv();
+        sc_depthwise();
+        sc_fc();
+        sc_pool();
+        sc_add();
+    }
+    int32_t fails = 0;
+    for (int k = 0; k < SC_KERNELS; ++k) {
+        fails += mk_sc_fails[k];
+    }
+    return fails;
+}

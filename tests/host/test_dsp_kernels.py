@@ -1,0 +1,86 @@
+"""The DSP kernel variants (firmware/src/kernels/dsp) against the references, on the SAME stored single-op sweep
+as the portable kernels (tests/data/ops: conv, depthwise, fully_connected, pool, add), in both rounding modes.
+
+Models are generated with LowerOptions(isa=("dsp",)), i.e. for a Cortex-M4/M7-class board, so model.c calls the
+*_dsp kernels; the host compiles those with the C emulation of the ACLE intrinsics (mcukit/mk_dsp_compat.h). The
+oracle is the reference interpreter of each rounding mode, exactly as in test_ops_conv.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import compare, random_inputs, reference
+
+from mcukit.codegen.generate import lower_all
+from mcukit.codegen.kernel_call import LowerOptions
+from mcukit.hostbuild import compile_model
+from mcukit.ir.reader import parse_tflite
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ops"
+FAMILIES = ("conv", "depthwise", "fully_connected", "pool", "add")
+ROUNDINGS = ("tflm", "litert")
+SAMPLES = 4
+DSP = ("dsp",)
+# Kinds whose lowering must pick a *_dsp kernel on a DSP board.
+ACCELERATED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD"}
+
+
+def _cases(family: str) -> list[dict[str, Any]]:
+    return json.loads((DATA / family / "manifest.json").read_text())["cases"]
+
+
+def _params() -> list[Any]:
+    out = []
+    for fam in FAMILIES:
+        for case in _cases(fam):
+            for rounding in ROUNDINGS:
+                out.append(pytest.param(fam, case, rounding, id=f"{case['file'][:-7]}-{rounding}"))
+    return out
+
+
+def _model(family: str, case: dict[str, Any]) -> bytes:
+    data = (DATA / family / case["file"]).read_bytes()
+    if "sha256" in case:
+        assert hashlib.sha256(data).hexdigest() == case["sha256"], "stored model does not match its manifest"
+    return data
+
+
+@pytest.mark.parametrize(("family", "case", "rounding"), _params())
+def test_dsp_kernels_bit_exact(family: str, case: dict[str, Any], rounding: str) -> None:
+    model = _model(family, case)
+    xs = random_inputs(model, SAMPLES, seed=zlib.crc32(case["file"].encode()))
+    expected = reference(model, xs, rounding)
+    got = compile_model(model, rounding=rounding, isa=DSP).run(xs)
+    bad = [d for d in compare(expected, got) if d.mismatches]
+    assert not bad, f"{case['file']} ({rounding}): {bad}"
+
+
+def test_dsp_boards_select_the_dsp_kernels() -> None:
+    """Every accelerated op in the sweep lowers to a *_dsp kernel with isa=("dsp",), to *_mve for conv/depthwise/FC
+    with MVE, and to the portable kernel without an ISA (so the sweep above really runs the variants), and every
+    DSP kernel - the 1x1 GEMM included - is exercised by at least one stored model."""
+    seen: dict[str, set[str]] = {"dsp": set(), "mve": set()}
+    for fam in FAMILIES:
+        for case in _cases(fam):
+            graph = parse_tflite(_model(fam, case))
+            portable = lower_all(graph, LowerOptions())
+            dsp = lower_all(graph, LowerOptions(isa=DSP))
+            mve = lower_all(graph, LowerOptions(isa=("dsp", "fpu", "mve")))
+            for op, p, d, m in zip(graph.ops, portable, dsp, mve):
+                if op.kind not in ACCELERATED:
+                    assert d.kernel == p.kernel == m.kernel
+                    continue
+                assert not p.kernel.endswith(("_dsp", "_mve")), p.kernel
+                assert d.kernel.endswith("_dsp"), (case["file"], d.kernel)
+                assert d.params == p.params and d.args == p.args, "the variants share the portable contract"
+                seen["dsp"].add(d.kernel)
+                seen["mve"].add(m.kernel)
+    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_s8_dsp", "mk_depthwise_conv_s8_dsp",
+                           "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp", "mk_max_pool_s8_dsp", "mk_add_s8_dsp"}
+    assert seen["mve"] >= {"mk_conv_s8_mve", "mk_depthwise_conv_s8_mve", "mk_fully_connected_s8_mve"}
