@@ -44,7 +44,7 @@ mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const in
 mk_status mk_avg_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_t *output);
 mk_status mk_max_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_t *output);
 
-/* ADD, as mk_add_s8 (4 elements per word on the unit-stride paths). */
+/* ADD, as mk_add_s8 (an operand broadcast along the innermost row is rescaled once per row). */
 mk_status mk_add_s8_dsp(const mk_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif /* MK_KERNELS_DSP_H */
