@@ -12,8 +12,7 @@ import pytest
 @pytest.mark.parametrize("rounding", ["tflm", "litert"])
 @pytest.mark.parametrize("name", ["kws", "resnet", "autoencoder"])
 def test_example_bit_exact(name, rounding):
-    from harness import supported_or_skip
-    from harness import check_bit_exact, example_tflite, layer_diffs
+    from harness import check_bit_exact, example_tflite, layer_diffs, supported_or_skip
 
     model = example_tflite(name)
     supported_or_skip(model)
