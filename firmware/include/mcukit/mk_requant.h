@@ -18,7 +18,8 @@
 #define MK_SINGLE_ROUNDING 0
 #endif
 
-/* round(a * b / 2^31) with ties away from zero; saturates the one overflow case INT32_MIN * INT32_MIN. */
+/* round(a * b / 2^31) as gemmlowp defines it (a tie rounds up for positive products, toward +infinity for
+ * negative ones: -0.5 -> 0); saturates the one overflow case INT32_MIN * INT32_MIN. */
 static inline int32_t mk_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
     if (a == b && a == INT32_MIN) {
