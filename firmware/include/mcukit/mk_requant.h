@@ -27,8 +27,7 @@ static inline int32_t mk_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
     }
     const int64_t ab = (int64_t)a * (int64_t)b;
     const int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-    /* Division (not a shift) truncates toward zero, which together with the signed nudge gives
-     * round-half-away-from-zero - the gemmlowp definition. */
+    /* Division (not a shift) truncates toward zero; with the asymmetric nudge this is exactly gemmlowp's rule. */
     return (int32_t)((ab + nudge) / (1LL << 31));
 }
 
