@@ -41,6 +41,7 @@ class DeployOptions:
     outputs_path: str | None = None
     profile: bool = False
     invoke_timeout: float = 20.0
+    build_flags: tuple[str, ...] = ()  # extra compiler flags for the firmware (e.g. "-O0")
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -94,7 +95,8 @@ def deploy(model_path: str | Path, opts: DeployOptions, progress: Progress = _no
         stage = "build"
         t0 = time.monotonic()
         progress("compile + build", 0, 0)
-        built = build_firmware(model, board, reference=opts.reference, profile=opts.profile)
+        built = build_firmware(model, board, reference=opts.reference, profile=opts.profile,
+                               extra_flags=opts.build_flags)
         results.update(
             memory={"flash_bytes": built.firmware.sizes.flash_bytes, "ram_bytes": built.firmware.sizes.ram_bytes,
                     "arena_bytes": built.generated.arena_bytes, "weights_bytes": built.generated.weights_bytes},

@@ -6,8 +6,12 @@ model is cached too), finds its fingerprint in the cache and skips PlatformIO en
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +60,37 @@ def generate_for(model: LoadedModel, board: Board, reference: str = "tflm") -> G
     return generate(model.graph, lower_options(board, reference), model_name=model.name)
 
 
-def default_project_dir(model: LoadedModel, board: Board, reference: str, profile: bool) -> Path:
+def default_project_dir(model: LoadedModel, board: Board, reference: str, profile: bool,
+                        extra_flags: tuple[str, ...] = ()) -> Path:
     tag = f"{model.name}-{model.graph.sha256[:12]}-{board.name}-{reference}{'-profile' if profile else ''}"
+    if extra_flags:  # a distinct folder, so a build with other flags never rewrites this one's platformio.ini
+        tag += "-" + hashlib.sha256("\0".join(extra_flags).encode()).hexdigest()[:8]
     return cache_dir() / "projects" / tag
+
+
+@contextmanager
+def project_lock(directory: Path) -> Iterator[None]:
+    """Serialize builds of one project folder across threads and processes (`mcukit test --jobs`, two CI jobs
+    sharing a cache): two `pio run` in one folder overwrite each other's objects. An flock on a file beside the
+    folder; without fcntl (Windows) builds are not serialized."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with _THREAD_LOCKS_GUARD:
+        thread_lock = _THREAD_LOCKS.setdefault(str(directory.resolve()), threading.Lock())
+    with thread_lock, open(directory.with_name(directory.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
 
 
 def build_firmware(
@@ -69,10 +101,19 @@ def build_firmware(
     profile: bool = False,
     project_dir: str | Path | None = None,
     use_cache: bool = True,
+    extra_flags: tuple[str, ...] = (),
 ) -> BuiltFirmware:
+    """extra_flags go into platformio.ini's build_flags (e.g. "-O0"), hence into the project's fingerprint."""
     generated = generate_for(model, board, reference)
-    out = Path(project_dir) if project_dir else default_project_dir(model, board, reference, profile)
-    project = render_project(generated, board, out, model_name=model.name, profile=profile)
+    out = Path(project_dir) if project_dir else default_project_dir(model, board, reference, profile,
+                                                                      tuple(extra_flags))
+    with project_lock(out):
+        return _build_locked(model, board, generated, out, profile, use_cache, tuple(extra_flags))
+
+
+def _build_locked(model: LoadedModel, board: Board, generated: GeneratedModel, out: Path, profile: bool,
+                  use_cache: bool, extra_flags: tuple[str, ...]) -> BuiltFirmware:
+    project = render_project(generated, board, out, model_name=model.name, profile=profile, extra_flags=extra_flags)
     cached_dir = cache_dir() / "firmware" / project.fingerprint
     if use_cache and (cached_dir / "firmware.elf").is_file() and (cached_dir / "sizes.json").is_file():
         sizes = json.loads((cached_dir / "sizes.json").read_text())

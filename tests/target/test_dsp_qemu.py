@@ -5,7 +5,7 @@ One firmware per (board, rounding) holds:
   - a batch of stored single-op models (tests/data/ops: conv incl. every 1x1 case, depthwise, fully connected,
     pools, add), generated with the board's ISA so model.c calls the *_dsp / *_mve kernels; each model's global
     symbols get a per-model prefix (mk_model_* -> mk_m<k>_model_*, weight arrays likewise) so they link together.
-    The firmware runs every model on stored random inputs and prints each output as a hex line on the UART; the
+    The firmware runs every model on seeded random inputs (embedded in main.c) and prints each output as a hex line on the UART; the
     host compares the lines with the reference interpreter of the rounding mode;
   - the differential self-check of tests/host/dsp_selfcheck.c (random layers, variant vs portable kernel), here
     with the real instructions, including the Helium kernels and the 3x3 depthwise specialisation.
