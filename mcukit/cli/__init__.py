@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "flash": "project:flash",
     "run": "run:run",
     "deploy": "deploy:deploy",
+    "bench": "bench:bench",
+    "test": "test:test",
 }
 
 

@@ -50,6 +50,7 @@ class GeneratedModel:
     rounding: str
     sha256: str
     macs: int = 0
+    order: tuple[int, ...] = ()  # op indices in the order model.c runs them (layer_names is by op index)
 
 
 def _validate(graph: Graph) -> None:
@@ -189,7 +190,10 @@ def render(
         return f"(({_ctype(graph.tensors[i])} *)(mk_arena + {off}))"
 
     layers = []
-    for op, call in zip(graph.ops, calls):
+    # model.c runs the ops in the plan's execution order; a layer keeps its op index (MK_LAYER_BEGIN(index),
+    # mk_model_layer_names[index]), so per-layer results name the same op whatever the order.
+    for o in plan.execution_order(graph):
+        op, call = graph.ops[o], calls[o]
         array_syms: dict[str, str] = {}
         for arr in call.arrays:
             sym = f"mk_l{op.index}_{cnames.identifier(arr.name, 32)}"
@@ -253,7 +257,7 @@ def render(
     def ptr_type(ios: tuple[IOTensor, ...]) -> str:
         return "int8_t" if all(io.dtype == "int8" for io in ios) else "void"
 
-    layer_names = tuple(layer["name"] for layer in layers)
+    layer_names = tuple(layer["name"] for layer in sorted(layers, key=lambda layer: layer["index"]))
     ctx = {
         "model_name": cnames.comment(name),
         "model_name_c": cnames.c_string(name),
@@ -296,6 +300,7 @@ def render(
         rounding=options.rounding,
         sha256=graph.sha256,
         macs=sum(c.macs for c in calls),
+        order=plan.execution_order(graph),
     )
 
 

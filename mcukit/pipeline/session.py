@@ -58,7 +58,7 @@ def _emulated(board, elf, expect_model_hash, invoke_timeout, reply_timeout, hand
             session.handshake(timeout=handshake_timeout, expect_model_hash=expect_model_hash)
             yield session
         except DeviceError as err:
-            raise _explain(err, qemu) from err
+            raise _explain(err, qemu, session.link) from err
         session.close(bye=True)
         try:
             qemu.wait(timeout=5.0)
@@ -66,14 +66,17 @@ def _emulated(board, elf, expect_model_hash, invoke_timeout, reply_timeout, hand
             pass  # it answered everything; a slow exit is not the user's problem
 
 
-def _explain(err: DeviceError, qemu) -> DeviceError:
-    """Add what QEMU knows: a HardFault report, or an exit status, to a link error."""
+def _explain(err: DeviceError, qemu, link: Link | None = None) -> DeviceError:
+    """Add what QEMU knows: a HardFault report, or an exit status, to a link error. The HAL writes the full report
+    (pc, lr, fault registers) on the UART, where the link keeps it as a text line, and only its first word on the
+    semihosting console: prefer the link's copy."""
     import subprocess
 
     with contextlib.suppress(subprocess.TimeoutExpired):  # still running: the firmware hangs, or the link failed
         qemu.process.wait(timeout=0.5)
-    text = qemu.stdout + qemu.stderr
-    fault = next((line.strip() for line in text.splitlines() if "HARDFAULT" in line), None)
+    text = "\n".join(link.text_lines if link is not None else ()) + "\n" + qemu.stdout + qemu.stderr
+    fault = next((line.strip() for line in text.splitlines()
+                  if "HARDFAULT" in line or "UNEXPECTED EXCEPTION" in line), None)
     status = qemu.process.poll() if qemu.process else None
     if fault:
         return DeviceError(f"the firmware crashed on {qemu.board.name}: {fault}",

@@ -16,7 +16,7 @@
 
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
-    SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_KERNELS
+    SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_KERNELS
 };
 
 /* Per variant: trials run and trials whose output differed from the portable kernel. */
@@ -118,6 +118,13 @@ static void sc_conv(void)
     const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
     (void)mk_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
     sc_check(SC_CONV_DSP, mk_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    if (groups == 1) {
+        static int8_t scratch[2 * SC_BUF + 8];
+        if (mk_conv_im2col_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
+            memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */
+            sc_check(SC_CONV_IM2COL_DSP, mk_conv_im2col_s8_dsp(&p, sc_in, sc_w, bias, sc_out, scratch), n_out);
+        }
+    }
     if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {
         sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
     }
@@ -261,6 +268,28 @@ static void sc_add(void)
     sc_check(SC_ADD_DSP, mk_add_s8_dsp(&p, sc_in, sc_in2, sc_out), outer * inner);
 }
 
+/* mk_dsp_requantize vs mk_requantize: 64 random (x, multiplier, shift) per trial, x from the whole int32 range and
+ * from small accumulators, multipliers from QuantizeMultiplier's range [2^30, 2^31) plus 0, every shift in
+ * [-31, 30]; one trial also walks the edge values of x. A trial fails if any pair differs. */
+static void sc_requantize(void)
+{
+    static const int32_t edges[] = {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MIN + 1, INT32_MAX - 1,
+                                    0x40000000, -0x40000000, 0x3FFFFFFF, -0x3FFFFFFF};
+    int32_t bad = 0;
+    for (int32_t i = 0; i < 64; ++i) {
+        const uint32_t r = sc_rand();
+        const int32_t x = (r & 1u) ? (int32_t)sc_rand() : sc_range(-70000, 70000);
+        const int32_t mult = (r & 0x3Eu) == 0 ? 0 : (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+        const int32_t shift = sc_range(-31, 30);
+        const int32_t xs[2] = {x, edges[(r >> 8) % (sizeof edges / sizeof edges[0])]};
+        for (int j = 0; j < 2; ++j) {
+            bad |= mk_dsp_requantize(xs[j], mult, shift) != mk_requantize(xs[j], mult, shift);
+        }
+    }
+    mk_sc_runs[SC_REQUANT_DSP] += 1;
+    mk_sc_fails[SC_REQUANT_DSP] += bad ? 1 : 0;
+}
+
 /* Run `trials` random trials of every family from `seed`; returns the number of failed comparisons. */
 int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
 {
@@ -275,6 +304,7 @@ int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
         sc_fc();
         sc_pool();
         sc_add();
+        sc_requantize();
     }
     int32_t fails = 0;
     for (int k = 0; k < SC_KERNELS; ++k) {

@@ -14,11 +14,19 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from harness import compare, random_inputs, reference
 
 from mcukit.codegen.generate import lower_all
-from mcukit.codegen.kernel_call import LowerOptions
+from mcukit.codegen.kernel_call import SCRATCH, LowerOptions, array
+from mcukit.codegen.ops._isa import (
+    GEMM_KERNELS,
+    IM2COL_KERNELS,
+    fold_input_offset,
+    gemm_weight_layout,
+    im2col_scratch_bytes,
+)
 from mcukit.hostbuild import compile_model
 from mcukit.ir.reader import parse_tflite
 
@@ -78,9 +86,45 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                     continue
                 assert not p.kernel.endswith(("_dsp", "_mve")), p.kernel
                 assert d.kernel.endswith("_dsp"), (case["file"], d.kernel)
-                assert d.params == p.params and d.args == p.args, "the variants share the portable contract"
+                assert d.params == p.params, "the variants share the portable params"
+                if d.kernel in GEMM_KERNELS:
+                    # Compile-time GEMM forms: re-laid-out weights and a folded bias replace the tensors.
+                    assert d.args[0] == p.args[0] and d.args[3] == p.args[3]
+                    assert d.args[1:3] == (array("w_gemm"), array("bias_folded")), d.args
+                    names = {a.name: a for a in d.arrays}
+                    w = graph.tensor(op.inputs[1]).array()
+                    assert sorted(names["w_gemm"].values.tolist()) == sorted(w.reshape(-1).tolist())
+                    if d.kernel in IM2COL_KERNELS:
+                        assert d.args[4:] == (SCRATCH,) and d.scratch_bytes == im2col_scratch_bytes(*w.shape[1:])
+                else:
+                    assert d.args == p.args, "the variants share the portable contract"
                 seen["dsp"].add(d.kernel)
                 seen["mve"].add(m.kernel)
-    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_s8_dsp", "mk_depthwise_conv_s8_dsp",
+    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp", "mk_depthwise_conv_s8_dsp",
                            "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp", "mk_max_pool_s8_dsp", "mk_add_s8_dsp"}
     assert seen["mve"] >= {"mk_conv_s8_mve", "mk_depthwise_conv_s8_mve", "mk_fully_connected_s8_mve"}
+
+
+def test_gemm_weight_layout_and_folded_bias() -> None:
+    """The GEMM forms by definition: pair-interleaved 4-byte blocks then alternating tail bytes, an odd last row
+    plain; folded bias = bias + offset * row sum, wrapped to int32."""
+    rng = np.random.default_rng(7)
+    for out_c, k in ((1, 3), (2, 4), (3, 9), (4, 40), (5, 2)):
+        w = rng.integers(-128, 128, size=(out_c, 1, 1, k), dtype=np.int8)
+        rows = w.reshape(out_c, k)
+        got = gemm_weight_layout(w)
+        want: list[int] = []
+        for c in range(0, out_c - 1, 2):
+            for b in range(0, k - k % 4, 4):
+                want += rows[c, b:b + 4].tolist() + rows[c + 1, b:b + 4].tolist()
+            for j in range(k - k % 4, k):
+                want += [int(rows[c, j]), int(rows[c + 1, j])]
+        if out_c % 2:
+            want += rows[-1].tolist()
+        assert got.tolist() == want, (out_c, k)
+    w = np.full((2, 1, 1, 4), 127, dtype=np.int8)
+    bias = np.array([2**31 - 1, -5], dtype=np.int32)
+    folded = fold_input_offset(bias, w, 128)
+    assert folded.dtype == np.int32
+    assert folded.tolist() == [int(np.int64(2**31 - 1 + 128 * 508 - 2**32)), -5 + 128 * 508]
+    assert fold_input_offset(None, w, -3).tolist() == [-3 * 508, -3 * 508]

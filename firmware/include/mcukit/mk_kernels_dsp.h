@@ -16,6 +16,28 @@
 #include "mcukit/mk_conv.h"
 #include "mcukit/mk_elementwise.h"
 #include "mcukit/mk_pool.h"
+#include "mcukit/mk_requant.h"
+
+/* mk_requantize (double rounding) in fewer instructions, equal to it for every x and every multiplier >= 0 -
+ * which QuantizeMultiplier guarantees (its multipliers are 0 or in [2^30, 2^31)):
+ *  - gemmlowp's doubling high multiply adds 2^30 to a non-negative product and 1 - 2^30 to a negative one, then
+ *    divides by 2^31 truncating toward zero. For a negative product the sum is negative, and truncating a negative
+ *    (p + 1 - 2^30) / 2^31 equals flooring (p + 1 - 2^30 + 2^31 - 1) / 2^31 = (p + 2^30) / 2^31; for a
+ *    non-negative one truncation is flooring already. So both cases are floor((p + 2^30) / 2^31): one SMLAL-style
+ *    64-bit multiply-add and a shift, no sign test. Its saturating case (INT32_MIN * INT32_MIN) needs a negative
+ *    multiplier, which cannot occur.
+ *  - the rounding shift keeps the portable mask/threshold form (no overflow for any x).
+ * tests/host/dsp_selfcheck.c compares the two on random and edge values. */
+static inline int32_t mk_dsp_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int64_t prod = (int64_t)(int32_t)((uint32_t)x << left) * (int64_t)multiplier + (1LL << 30);
+    const int32_t h = (int32_t)(prod >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (h < 0 ? 1 : 0);
+    return (h >> right) + ((h & mask) > threshold ? 1 : 0);
+}
 
 /* CONV_2D, any filter/stride/dilation/padding/groups, as mk_conv_s8. */
 mk_status mk_conv_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
@@ -26,6 +48,14 @@ mk_status mk_conv_s8_dsp(const mk_conv_params *p, const int8_t *input, const int
  * (1x1 filters never pad). */
 mk_status mk_conv_1x1_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *bias, int8_t *output);
+
+/* CONV_2D without groups (filter_in_c == in_c), any filter/stride/dilation/padding, as im2col + GEMM: the windows
+ * of two output pixels are copied to `scratch` (padding written as the input zero point, which adds 0) and one
+ * long dot product per channel pair covers the whole window. scratch: mk_conv_im2col_s8_dsp_scratch_bytes(p)
+ * bytes, 4-byte aligned. MK_ERR_ARG for grouped convolutions or a NULL scratch. */
+size_t mk_conv_im2col_s8_dsp_scratch_bytes(const mk_conv_params *p);
+mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                                const int32_t *bias, int8_t *output, int8_t *scratch);
 
 /* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per step when depth_multiplier == 1). */
 mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,

@@ -13,6 +13,8 @@ Rules (docs/kernels.md):
 
 from __future__ import annotations
 
+import numpy as np
+
 from mcukit.codegen.kernel_call import LowerOptions
 
 
@@ -26,11 +28,26 @@ def pick(options: LowerOptions, portable: str, *, dsp: str | None = None, mve: s
     return portable
 
 
+IM2COL_KERNELS = ("mk_conv_im2col_s8_dsp",)  # take a scratch buffer as their last argument
+# Kernels that read the compile-time GEMM forms: gemm_weight_layout() weights and fold_input_offset() bias.
+GEMM_KERNELS = ("mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp")
+
+
 def conv_kernel(options: LowerOptions, filter_h: int, filter_w: int, filter_in_c: int, in_c: int) -> str:
-    """CONV_2D: the GEMM kernel for ungrouped 1x1 filters on DSP boards, the general one otherwise."""
-    one_by_one = filter_h == 1 and filter_w == 1 and filter_in_c == in_c
-    return pick(options, "mk_conv_s8", dsp="mk_conv_1x1_s8_dsp" if one_by_one else "mk_conv_s8_dsp",
-                mve="mk_conv_s8_mve")
+    """CONV_2D on DSP boards: the GEMM kernel for ungrouped 1x1 filters, im2col + GEMM for other ungrouped
+    filters, the tap-by-tap kernel for grouped ones."""
+    ungrouped = filter_in_c == in_c
+    one_by_one = filter_h == 1 and filter_w == 1 and ungrouped
+    dsp = "mk_conv_1x1_s8_dsp" if one_by_one else "mk_conv_im2col_s8_dsp" if ungrouped else "mk_conv_s8_dsp"
+    # On Helium cores the DSP GEMM kernels still win for ungrouped convs (measured on qemu-m55, docs/kernels.md):
+    # the Helium kernel pays a predicated loop per tap of filter_in_c bytes.
+    return pick(options, "mk_conv_s8", dsp=dsp, mve=None if ungrouped else "mk_conv_s8_mve")
+
+
+def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
+    """Mirror of mk_conv_im2col_s8_dsp_scratch_bytes(): two window rows, each rounded up to 4 bytes."""
+    k = filter_h * filter_w * in_c
+    return 2 * ((k + 3) & ~3)
 
 
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,
@@ -39,7 +56,7 @@ def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_
     three = (filter_h, filter_w, depth_multiplier, dilation_h, dilation_w) == (3, 3, 1, 1, 1)
     return pick(options, "mk_depthwise_conv_s8",
                 dsp="mk_depthwise_conv_3x3_s8_dsp" if three else "mk_depthwise_conv_s8_dsp",
-                mve="mk_depthwise_conv_s8_mve")
+                mve=None if three else "mk_depthwise_conv_s8_mve")  # the DSP 3x3 kernel is faster on the M55
 
 
 def fully_connected_kernel(options: LowerOptions) -> str:
@@ -54,3 +71,31 @@ def pool_kernel(options: LowerOptions, kind: str) -> str:
 
 def add_kernel(options: LowerOptions) -> str:
     return pick(options, "mk_add_s8", dsp="mk_add_s8_dsp")
+
+
+def gemm_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the flat order the DSP GEMM loop reads (firmware/src/kernels/dsp/mk_dsp_dot.h):
+    channels in pairs, each pair's rows interleaved in 4-byte blocks (w[c][0:4], w[c+1][0:4], w[c][4:8], ...),
+    then the k % 4 tail bytes alternating (w[c][j], w[c+1][j]); an odd last channel keeps its plain row.
+    Same bytes as the weights, only reordered."""
+    rows = np.asarray(w, dtype=np.int8).reshape(w.shape[0], -1)
+    out_c, k = rows.shape
+    body = k & ~3
+    parts: list[np.ndarray] = []
+    for c in range(0, out_c - 1, 2):
+        pair = rows[c:c + 2]
+        blocks = pair[:, :body].reshape(2, body // 4, 4).transpose(1, 0, 2).reshape(-1)
+        tail = pair[:, body:].T.reshape(-1)
+        parts += [blocks, tail]
+    if out_c % 2:
+        parts.append(rows[-1])
+    return np.concatenate(parts).astype(np.int8) if parts else np.zeros(0, np.int8)
+
+
+def fold_input_offset(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> np.ndarray:
+    """bias[c] + input_offset * sum(w[c]) modulo 2^32, as the kernels' int32 accumulator wraps: then
+    sum(w * x) + folded == sum(w * (x + input_offset)) + bias bit for bit. A missing bias counts as zeros."""
+    rows = np.asarray(w, dtype=np.int64).reshape(w.shape[0], -1)
+    b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = (b + int(input_offset) * rows.sum(axis=1)) & 0xFFFFFFFF
+    return folded.astype(np.uint32).view(np.int32)

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
-from mcukit.codegen.ops._isa import conv_kernel
+from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import (
+    GEMM_KERNELS,
+    IM2COL_KERNELS,
+    conv_kernel,
+    fold_input_offset,
+    gemm_weight_layout,
+    im2col_scratch_bytes,
+)
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
 from mcukit.errors import UnsupportedModelError
 from mcukit.ir.graph import Conv2DOptions, Graph, Op, Tensor
@@ -171,11 +178,30 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         dilation_w=opts.dilation_w, pad_top=pad_top, pad_left=pad_left, input_offset=-xz, output_offset=yz,
         act_min=lo, act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
     )
+    kernel = conv_kernel(options, fh, fw, fic, ic)
+    args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
+    arrays = (m_arr, s_arr)
+    bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
+    if kernel in GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
+        kernel = "mk_conv_s8_dsp"  # the bias cannot be folded at compile time
+    if kernel in GEMM_KERNELS:
+        # Weights re-laid out for the GEMM loop and the input offset folded into the bias (docs/kernels.md);
+        # the original weight and bias tensors are then not emitted at all.
+        wv = w.array()
+        bias = None if bias_t is None else bias_t.array()
+        arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)),
+                   CArray("bias_folded", "int32_t", fold_input_offset(bias, wv, -xz)))
+        args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
+    scratch = 0
+    if kernel in IM2COL_KERNELS:
+        args += (SCRATCH,)
+        scratch = im2col_scratch_bytes(fh, fw, ic)
     return KernelCall(
-        kernel=conv_kernel(options, fh, fw, fic, ic),
+        kernel=kernel,
         params_type="mk_conv_params",
         params=params,
-        args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0])),
-        arrays=(m_arr, s_arr),
+        args=args,
+        arrays=arrays,
+        scratch_bytes=scratch,
         macs=n * oh * ow * oc * fh * fw * fic,
     )

@@ -28,6 +28,16 @@ mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const 
                 const int32_t fx0 = MK_MAX(0, -x0);
                 const int32_t fx1 = MK_MIN(3, p->in_w - x0);
                 const int inside = fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3;
+                /* Border windows: the in-image taps as (input, weight) offsets, found once per pixel rather than
+                 * once per group of 4 channels. */
+                size_t tap_x[9], tap_w[9];
+                int32_t taps = 0;
+                for (int32_t fy = fy0; fy < fy1; ++fy) {
+                    for (int32_t fx = fx0; fx < fx1; ++fx, ++taps) {
+                        tap_x[taps] = (size_t)(y0 + fy) * row + (size_t)(x0 + fx) * pix;
+                        tap_w[taps] = (size_t)(fy * 3 + fx) * pix;
+                    }
+                }
                 int32_t c = 0;
                 for (; c < vec_c; c += 4) {
                     int32_t acc[4] = {0, 0, 0, 0};
@@ -44,11 +54,8 @@ mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const 
                         mk_dsp_dw_mac4(x + 2 * row + pix, w + 7 * pix, off2, acc);
                         mk_dsp_dw_mac4(x + 2 * row + 2 * pix, w + 8 * pix, off2, acc);
                     } else {
-                        for (int32_t fy = fy0; fy < fy1; ++fy) {
-                            for (int32_t fx = fx0; fx < fx1; ++fx) {
-                                mk_dsp_dw_mac4(in_b + (size_t)(y0 + fy) * row + (size_t)(x0 + fx) * pix + (size_t)c,
-                                               weights + (size_t)(fy * 3 + fx) * pix + (size_t)c, off2, acc);
-                            }
+                        for (int32_t t = 0; t < taps; ++t) {
+                            mk_dsp_dw_mac4(in_b + tap_x[t] + (size_t)c, weights + tap_w[t] + (size_t)c, off2, acc);
                         }
                     }
                     for (int32_t k = 0; k < 4; ++k) {
@@ -58,11 +65,8 @@ mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const 
                 }
                 for (; c < c_all; ++c) {
                     int32_t acc = 0;
-                    for (int32_t fy = fy0; fy < fy1; ++fy) {
-                        for (int32_t fx = fx0; fx < fx1; ++fx) {
-                            const int32_t x = in_b[(size_t)(y0 + fy) * row + (size_t)(x0 + fx) * pix + (size_t)c];
-                            acc += (int32_t)weights[(size_t)(fy * 3 + fx) * pix + (size_t)c] * (x + p->input_offset);
-                        }
+                    for (int32_t t = 0; t < taps; ++t) {
+                        acc += (int32_t)weights[tap_w[t] + (size_t)c] * (in_b[tap_x[t] + (size_t)c] + p->input_offset);
                     }
                     *output++ = mk_dsp_requant_out(acc, bias, c, p->multipliers, p->shifts, p->per_channel,
                                                    p->output_offset, p->act_min, p->act_max);

@@ -11,7 +11,7 @@ static inline int8_t mk_fc_out(const mk_fully_connected_params *p, const int32_t
         acc += bias[o];
     }
     const int32_t c = p->per_channel ? o : 0;
-    acc = mk_requantize_fc(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
+    acc = mk_dsp_requantize_fc(acc, p->multipliers[c], p->shifts[c]) + p->output_offset;
     return (int8_t)MK_CLAMP(acc, p->act_min, p->act_max);
 }
 
