@@ -29,6 +29,7 @@ _ERROR_RES = [
     re.compile(r"^.*(?:undefined reference to|multiple definition of) .*$", re.MULTILINE),
     re.compile(r"^.*(?:arm-none-eabi-)?ld(?:\.bfd)?: .*$", re.MULTILINE),
     re.compile(r"^(?:Error|error): .*$", re.MULTILINE),
+    re.compile(r"^(?:cc1|cc1plus|collect2|arm-none-eabi-gcc|gcc): (?:fatal )?error: .*$", re.MULTILINE),
     re.compile(r"^\*\*\* .*$", re.MULTILINE),
 ]
 _OVERFLOW_RE = re.compile(r"region [`'](\w+)' overflowed by (\d+) bytes|will not fit in region [`'](\w+)'")

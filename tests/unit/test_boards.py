@@ -237,6 +237,8 @@ src/main.c:20:1: error: expected ';' before '}' token
 def test_first_error_line_and_failure_mapping() -> None:
     assert first_error_line(GCC_LOG) == "src/main.c:12:9: error: 'y' undeclared (first use in this function)"
     assert first_error_line("all good\n") is None
+    bad_flag = "Compiling x.o\ncc1: error: unrecognized command-line option '-Ofoo'\n*** [x.o] Error 1\n"
+    assert first_error_line(bad_flag) == "cc1: error: unrecognized command-line option '-Ofoo'"
     with pytest.raises(CompileError, match="'y' undeclared"):
         _raise_for_failure(GCC_LOG, Path("/p"), "qemu-m4", get_board("qemu-m4"))
     overflow = "/usr/bin/arm-none-eabi-ld: region `RAM' overflowed by 1234 bytes\ncollect2: error: ld returned 1\n"
