@@ -223,7 +223,7 @@ def counting_session(board: Board, elf: Path, *, expect_model_hash: str | None =
     from mcukit.device.link import Link
     from mcukit.device.qemu import QemuSession
     from mcukit.measure.plugin import build_plugin
-    from mcukit.pipeline.session import ICOUNT_SHIFT, _explain
+    from mcukit.pipeline.session import ICOUNT_SHIFT, explain_qemu_failure
 
     lib = build_plugin()
     args, names = plugin_args(Path(elf), (*DEFAULT_MARKERS, *tick_handler_markers(Path(elf))))
@@ -242,7 +242,7 @@ def counting_session(board: Board, elf: Path, *, expect_model_hash: str | None =
                 session.handshake(timeout=handshake_timeout, expect_model_hash=expect_model_hash)
                 yield session, box
             except DeviceError as err:
-                raise _explain(err, qemu) from err
+                raise explain_qemu_failure(err, qemu) from err
             if not session.close(bye=True):
                 raise DeviceError(f"{board.name} did not acknowledge BYE, so the instruction counts are incomplete",
                                   "rerun; if it persists, run with --debug and report it")

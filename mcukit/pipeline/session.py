@@ -58,7 +58,7 @@ def _emulated(board, elf, expect_model_hash, invoke_timeout, reply_timeout, hand
             session.handshake(timeout=handshake_timeout, expect_model_hash=expect_model_hash)
             yield session
         except DeviceError as err:
-            raise _explain(err, qemu, session.link) from err
+            raise explain_qemu_failure(err, qemu, session.link) from err
         session.close(bye=True)
         try:
             qemu.wait(timeout=5.0)
@@ -66,7 +66,7 @@ def _emulated(board, elf, expect_model_hash, invoke_timeout, reply_timeout, hand
             pass  # it answered everything; a slow exit is not the user's problem
 
 
-def _explain(err: DeviceError, qemu, link: Link | None = None) -> DeviceError:
+def explain_qemu_failure(err: DeviceError, qemu, link: Link | None = None) -> DeviceError:
     """Add what QEMU knows: a HardFault report, or an exit status, to a link error. The HAL writes the full report
     (pc, lr, fault registers) on the UART, where the link keeps it as a text line, and only its first word on the
     semihosting console: prefer the link's copy."""

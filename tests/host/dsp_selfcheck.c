@@ -79,6 +79,38 @@ static int32_t sc_out_size(int32_t in, int32_t filt, int32_t stride, int32_t dil
     return out;
 }
 
+/* The compile-time GEMM forms the 1x1 and im2col conv kernels read (mirror of gemm_weight_layout and
+ * fold_input_offset in mcukit/codegen/ops/_isa.py; test_dsp_kernels.py checks the Python side by definition). */
+static int8_t sc_wg[SC_BUF];
+static int32_t sc_bias_f[256];
+
+static void sc_gemm_forms(int32_t out_c, int32_t k, const int32_t *bias, int32_t input_offset)
+{
+    int32_t o = 0;
+    for (int32_t c = 0; c + 1 < out_c; c += 2) {
+        int32_t j = 0;
+        for (; j + 4 <= k; j += 4) {
+            for (int32_t q = 0; q < 8; ++q) {
+                sc_wg[o++] = sc_w[(c + q / 4) * k + j + q % 4];
+            }
+        }
+        for (; j < k; ++j) {
+            sc_wg[o++] = sc_w[c * k + j];
+            sc_wg[o++] = sc_w[(c + 1) * k + j];
+        }
+    }
+    if (out_c % 2) {
+        memcpy(sc_wg + o, sc_w + (out_c - 1) * k, (size_t)k);
+    }
+    for (int32_t c = 0; c < out_c; ++c) {
+        uint32_t sum = 0;
+        for (int32_t j = 0; j < k; ++j) {
+            sum += (uint32_t)(int32_t)sc_w[c * k + j];
+        }
+        sc_bias_f[c] = (int32_t)((bias ? (uint32_t)bias[c] : 0u) + (uint32_t)input_offset * sum);
+    }
+}
+
 static void sc_conv(void)
 {
     mk_conv_params p;
@@ -119,14 +151,18 @@ static void sc_conv(void)
     (void)mk_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
     sc_check(SC_CONV_DSP, mk_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
     if (groups == 1) {
+        sc_gemm_forms(p.out_c, p.filter_h * p.filter_w * p.in_c, bias, p.input_offset);
+    }
+    if (groups == 1) {
         static int8_t scratch[2 * SC_BUF + 8];
         if (mk_conv_im2col_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
             memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */
-            sc_check(SC_CONV_IM2COL_DSP, mk_conv_im2col_s8_dsp(&p, sc_in, sc_w, bias, sc_out, scratch), n_out);
+            sc_check(SC_CONV_IM2COL_DSP, mk_conv_im2col_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out, scratch),
+                     n_out);
         }
     }
     if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {
-        sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+        sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out), n_out);
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_CONV_MVE, mk_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);

@@ -1,8 +1,8 @@
 """Shared pieces for the end-to-end deploy/run/fault tests on emulated boards (tests/target/test_deploy*.py,
 test_run*.py, test_faults*.py, test_nano33_project.py).
 
-Import the fixtures into a test module (`from deploy_helpers import deploy_env, examples  # noqa: F401`); this folder
-is on sys.path because pytest inserts a conftest's folder (rootdir-relative "prepend" import mode).
+Import the fixtures into a test module by their function names (`from deploy_helpers import examples_fixture  #
+noqa: F401`; the fixture itself is `examples`); this folder is on sys.path because pytest inserts a conftest's folder (rootdir-relative "prepend" import mode).
 
 - Every test runs PlatformIO offline (HTTP(S) proxies pointing at a closed local port, so a download attempt fails
   the build instead of passing unnoticed) and with one MCUKIT_CACHE_DIR per test session, shared by these tests:
@@ -56,8 +56,8 @@ def harness():
     return module
 
 
-@pytest.fixture(scope="session")
-def deploy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="deploy_cache")
+def deploy_cache_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The MCUKIT_CACHE_DIR of these tests (fresh per session, shared by all of them)."""
     require_tools()
     return tmp_path_factory.mktemp("mcukit-cache")
@@ -67,8 +67,8 @@ def environment(cache: Path) -> dict[str, str]:
     return {**OFFLINE_ENV, "MCUKIT_CACHE_DIR": str(cache)}
 
 
-@pytest.fixture
-def deploy_env(deploy_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(name="deploy_env")
+def deploy_env_fixture(deploy_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Offline PlatformIO and the session's cache for one test; returns the cache folder."""
     for key, value in environment(deploy_cache).items():
         monkeypatch.setenv(key, value)
@@ -97,8 +97,8 @@ class Example:
         return float((pred == self.y.reshape(-1)).mean())
 
 
-@pytest.fixture(scope="session")
-def examples(deploy_cache: Path) -> dict[str, Example]:
+@pytest.fixture(scope="session", name="examples")
+def examples_fixture(deploy_cache: Path) -> dict[str, Example]:
     """The example models with their float outputs (TensorFlow, once per session) and their int8 conversion,
     cached in the session's MCUKIT_CACHE_DIR so that `mcukit deploy` processes never import TensorFlow."""
     from mcukit.quantize import quantize_file
@@ -113,7 +113,7 @@ def examples(deploy_cache: Path) -> dict[str, Example]:
             h5, npz = EXAMPLES / f"{name}.h5", EXAMPLES / f"{name}_test.npz"
             with np.load(npz) as data:
                 x = data["x"]
-                y = data["y"] if "y" in data else None
+                y = data.get("y")
             model = load(identify(h5), tf)
             float_outputs = model.predict(x)[0]
             tflite = quantize_file(h5, calibration=npz).tflite
@@ -229,7 +229,7 @@ class TcpProxy:
     def url(self) -> str:
         return f"socket://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> TcpProxy:
+    def __enter__(self):  # returns self
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._server.bind(("127.0.0.1", 0))
@@ -313,8 +313,8 @@ class TcpProxy:
                 pass
 
 
-@pytest.fixture
-def qemu_for() -> Iterator:
+@pytest.fixture(name="qemu_for")
+def qemu_for_fixture() -> Iterator:
     """`qemu_for(board, elf)` -> a started QemuSession (killed at the end of the test)."""
     from mcukit.device.qemu import QemuSession
     from mcukit.pipeline.session import ICOUNT_SHIFT

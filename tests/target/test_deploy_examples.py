@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deploy_helpers import (  # noqa: F401 - fixtures
+from deploy_helpers import (  # noqa: F401 - fixtures, used by name
     ROOT,
     Example,
     cpu_workers,
-    deploy_cache,
+    deploy_cache_fixture,
     environment,
-    examples,
+    examples_fixture,
     int8_inputs,
 )
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deploy_helpers import (  # noqa: F401 - fixtures
+from deploy_helpers import (  # noqa: F401 - fixtures, used by name
     Example,
     assert_clean_failure,
-    deploy_cache,
-    deploy_env,
-    examples,
+    deploy_cache_fixture,
+    deploy_env_fixture,
+    examples_fixture,
     harness,
     run_cli,
     write_tflite,

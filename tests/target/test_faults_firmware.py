@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deploy_helpers import (  # noqa: F401 - fixtures
+from deploy_helpers import (  # noqa: F401 - fixtures, used by name
     Example,
     assert_clean_failure,
-    deploy_cache,
-    deploy_env,
+    deploy_cache_fixture,
+    deploy_env_fixture,
     environment,
-    examples,
+    examples_fixture,
     int8_inputs,
     run_cli,
     write_tflite,

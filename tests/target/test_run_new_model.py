@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deploy_helpers import deploy_cache, deploy_env, harness, run_cli  # noqa: F401 - fixtures
+from deploy_helpers import (  # noqa: F401 - fixtures, used by name
+    deploy_cache_fixture,
+    deploy_env_fixture,
+    harness,
+    run_cli,
+)
 
 from mcukit.ir.reader import parse_tflite
 from mcukit.reference import run_reference
