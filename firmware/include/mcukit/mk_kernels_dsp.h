@@ -1,10 +1,13 @@
 /* Cortex-M DSP-extension variants of the hot kernels (firmware/src/kernels/dsp/, one public kernel per file).
  *
- * Contract: each _dsp kernel takes the SAME params struct and arguments as its portable twin (mk_conv.h,
- * mk_pool.h, mk_elementwise.h) and produces the SAME bytes - bit-exact in both rounding modes, because the integer
- * accumulations are exact and the requantization is the shared mk_requantize / mk_requantize_fc. They differ only
- * in speed: SXTB16/SXTAB16 widen four int8 per 32-bit load, SMLAD does two multiply-accumulates, and the conv
- * family blocks 2 output channels x 2 pixels (or rows) per inner step. No scratch memory, no heap.
+ * Contract: each _dsp kernel takes the SAME params struct as its portable twin (mk_conv.h, mk_pool.h,
+ * mk_elementwise.h) and produces the SAME bytes - bit-exact in both rounding modes, because the integer
+ * accumulations are exact and the requantization equals mk_requantize / mk_requantize_fc (mk_dsp_requantize below).
+ * Exceptions to "same arguments": the GEMM conv kernels (mk_conv_1x1_s8_dsp, mk_conv_im2col_s8_dsp) read
+ * compile-time forms of weights and bias (pair-interleaved weights, input offset folded into the bias; see
+ * src/kernels/dsp/mk_dsp_dot.h and mcukit/codegen/ops/_isa.py), and the im2col kernel takes a scratch buffer.
+ * They differ only in speed: SXTB16/SXTAB16 widen four int8 per 32-bit load, SMLAD does two multiply-accumulates,
+ * and the conv family blocks 2 output channels x 2 pixels (or rows) per inner step. No heap.
  *
  * The code generator picks them when the board's ISA has "dsp" (mcukit/codegen/ops/_isa.py). On targets without
  * the DSP extension (host gcc, Cortex-M3) the same sources compile against the C emulation in mk_dsp_compat.h,
