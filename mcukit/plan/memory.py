@@ -16,7 +16,8 @@ Buffers, not tensors, are placed: a buffer is a group of tensors at fixed offset
 Placement is greedy: buffers are taken one by one in some priority order and each gets the lowest 16-byte aligned
 offset that does not overlap an already placed buffer whose lifetime overlaps its own (TFLite Micro's greedy
 planner does the same with one priority: size). plan_memory tries every candidate order x window in place or not x
-several priorities (size, lifetime length, first use, size x lifetime) and keeps the smallest arena; ties keep the
+several priorities (size, lifetime length, first use, size x lifetime, last use first; each also with scratch
+buffers placed last, and each with a window op's output placed right before its input) and keeps the smallest arena; ties keep the
 earlier candidate, so the result is deterministic. The arena is exactly the highest end offset.
 """
 
@@ -255,6 +256,29 @@ def _key_size_late(b: _Buffer, i: int) -> tuple:
 PLACEMENTS = PLACEMENTS + (("size-late", _key_size_late), ("last-first", _key_last_first))
 
 
+def _scratch_last(key: Callable[[_Buffer, int], tuple]) -> Callable[[_Buffer, int], tuple]:
+    # Scratch buffers live for one op: placed last they fill gaps instead of pushing tensors apart.
+    return lambda b, i: (b.op >= 0, *key(b, i))
+
+
+PLACEMENTS = PLACEMENTS + tuple((f"{name}+scratch-last", _scratch_last(key)) for name, key in PLACEMENTS)
+
+
+def _outputs_first(buffers: list[_Buffer], order: list[int]) -> list[int]:
+    """Place a window op's output just before its input: the input can then go `gap` bytes above the output,
+    whereas an input placed first at the bottom leaves its output no room below it."""
+    output_of = {b.over[0]: i for i, b in enumerate(buffers) if b.over is not None}
+    out: list[int] = []
+    seen: set[int] = set()
+    for i in order:
+        o = output_of.get(i)
+        for k in (o, i):
+            if k is not None and k not in seen:
+                seen.add(k)
+                out.append(k)
+    return out
+
+
 def _forbidden(buffers: list[_Buffer], i: int, j: int, off_j: int) -> tuple[int, int]:
     """Open interval of offsets where buffer i may not start, given buffer j (live at the same time) at off_j."""
     bi, bj = buffers[i], buffers[j]
@@ -266,8 +290,11 @@ def _forbidden(buffers: list[_Buffer], i: int, j: int, off_j: int) -> tuple[int,
     return lo, hi
 
 
-def _place(buffers: list[_Buffer], key: Callable[[_Buffer, int], tuple] = _key_size) -> list[int]:
+def _place(buffers: list[_Buffer], key: Callable[[_Buffer, int], tuple] = _key_size,
+           outputs_first: bool = False) -> list[int]:
     order = sorted(range(len(buffers)), key=lambda i: key(buffers[i], i))
+    if outputs_first:
+        order = _outputs_first(buffers, order)
     offsets = [0] * len(buffers)
     placed: list[int] = []
     for i in order:
@@ -324,7 +351,11 @@ def plan_memory(graph: Graph, calls: Sequence[KernelCall], *, order: Sequence[in
     else:
         orders = [("graph", tuple(op.index for op in graph.ops))]
     windows = (True, False) if window_inplace and search else (window_inplace,)
-    placements = PLACEMENTS if search else PLACEMENTS[:1]
+    placements = [(name, key, False) for name, key in PLACEMENTS]
+    if window_inplace:
+        placements += [(name + "+outputs-first", key, True) for name, key in PLACEMENTS]
+    if not search:
+        placements = placements[:1]
     best: MemoryPlan | None = None
     graph_order = tuple(op.index for op in graph.ops)
     for oname, o in orders:
@@ -332,8 +363,8 @@ def plan_memory(graph: Graph, calls: Sequence[KernelCall], *, order: Sequence[in
         naive = _naive_bytes(graph, calls, life)
         for window in windows:
             buffers = _group(graph, calls, o, life, window)
-            for pname, key in placements:
-                arena, offsets, scratch = _layout(graph, buffers, _place(buffers, key))
+            for pname, key, first in placements:
+                arena, offsets, scratch = _layout(graph, buffers, _place(buffers, key, first))
                 if best is None or arena < best.arena_bytes:
                     best = MemoryPlan(arena_bytes=arena, offsets=offsets, scratch=scratch, naive_bytes=naive,
                                       order=() if o == graph_order else o,

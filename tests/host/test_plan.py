@@ -233,3 +233,69 @@ def test_kws_arena_not_larger_than_tflm(kws_tflite):
     head = mod.tflm_head_bytes(kws_tflite)
     assert head is not None, "TFLM's allocation report has no 'Arena allocation head' line"
     assert plan.arena_bytes <= head
+
+
+# ---- execution order ----------------------------------------------------------------------------------------
+
+
+def _two_branches() -> tuple[Graph, list[KernelCall]]:
+    # x -> a (big) -> a2 (small) ; x -> b (big) -> b2 (small) ; (a2, b2) -> out. The graph's order computes both big
+    # tensors before shrinking either; finishing one branch first keeps only one big tensor alive.
+    sizes = [100, 1000, 1000, 10, 10, 10]
+    tensors = tuple(_tensor(i, s) for i, s in enumerate(sizes))
+    ops = (Op(0, "FAKE", (0,), (1,)), Op(1, "FAKE", (0,), (2,)), Op(2, "FAKE", (1,), (3,)),
+           Op(3, "FAKE", (2,), (4,)), Op(4, "FAKE", (3, 4), (5,)))
+    calls = [KernelCall("mk_fake", "p", (), ()) for _ in ops]
+    return Graph("branches", tensors, ops, (0,), (5,), "0" * 64), calls
+
+
+def test_planner_reorders_branches_to_lower_the_peak():
+    graph, calls = _two_branches()
+    in_graph_order = plan_memory(graph, calls, order=(0, 1, 2, 3, 4))
+    best = plan_memory(graph, calls)
+    check_plan(graph, calls, in_graph_order)
+    check_plan(graph, calls, best)
+    assert in_graph_order.arena_bytes >= 2 * 1000  # a and b alive together
+    assert best.arena_bytes < 2 * 1000 and best.order and best.order != (0, 1, 2, 3, 4)
+    pos = {o: i for i, o in enumerate(best.order)}
+    assert all(pos[d] < pos[o] for o, d in ((2, 0), (3, 1), (4, 2), (4, 3)))
+
+
+def test_non_topological_order_is_rejected():
+    graph, calls = _two_branches()
+    with pytest.raises(ValueError, match="topological"):
+        plan_memory(graph, calls, order=(1, 0, 3, 4, 2))
+    good = plan_memory(graph, calls)
+    bad = MemoryPlan(arena_bytes=good.arena_bytes, offsets=good.offsets, scratch=good.scratch,
+                     naive_bytes=good.naive_bytes, order=(2, 0, 1, 3, 4))
+    with pytest.raises(PlanError, match="topological"):
+        check_plan(graph, calls, bad)
+
+
+def test_generated_code_runs_ops_in_the_plan_order_and_keeps_op_indices():
+    """model.c calls the kernels in plan order; MK_LAYER_BEGIN(i) and layer_names[i] still name op i."""
+    from mcukit.codegen.generate import render
+    from mcukit.codegen.kernel_call import LowerOptions
+
+    graph, calls = _two_branches()
+    calls = [KernelCall(f"mk_fake{i}", "", (), ()) for i in range(len(graph.ops))]
+    plan = plan_memory(graph, calls, order=(0, 2, 1, 3, 4))
+    gen = render(graph, calls, plan, LowerOptions())
+    body = gen.files["model.c"].split("int mk_model_invoke(void)")[1]
+    assert [body.index(f"mk_fake{i}(") for i in (0, 2, 1, 3, 4)] == sorted(body.index(f"mk_fake{i}(")
+                                                                          for i in range(5))
+    assert body.index("MK_LAYER_BEGIN(2)") < body.index("mk_fake2(") < body.index("MK_LAYER_BEGIN(1)")
+    assert gen.order == (0, 2, 1, 3, 4)
+    assert gen.layer_names == tuple(f"FAKE t{i + 1}" for i in range(5))
+
+
+def test_elementwise_in_place_is_honoured():
+    """A declared in-place input that dies at the op shares the output's offset; check_plan rejects a shifted one."""
+    graph, calls = _chain([512, 512, 512], inplace_inputs=(0,))
+    plan = plan_memory(graph, calls)
+    check_plan(graph, calls, plan)
+    assert plan.offsets[0] == plan.offsets[1] == plan.offsets[2]
+    shifted = MemoryPlan(arena_bytes=plan.arena_bytes + 16, offsets={0: 16, 1: 0, 2: 16}, scratch={},
+                         naive_bytes=plan.naive_bytes)
+    with pytest.raises(PlanError, match="overlap"):
+        check_plan(graph, calls, shifted)
