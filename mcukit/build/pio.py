@@ -134,19 +134,25 @@ def prepare_core(core_dir: Path | None = None) -> PioCore:
     stamp = core / _STAMP
     wanted = {"layout": _CORE_LAYOUT, "scons": _scons_requirement(), "toolchain": str(bin_dir),
               "python": sys.executable}
-    current = None
-    if stamp.is_file():
-        try:
-            current = json.loads(stamp.read_text(encoding="utf-8"))
-        except ValueError:
-            current = None
+    current = _read_stamp(stamp)
     if current != wanted or not (core / "packages" / "tool-scons" / "scons.py").is_file():
-        packages = core / "packages"
-        packages.mkdir(parents=True, exist_ok=True)
-        _install_scons_shim(packages)
-        _install_toolchain_shim(packages, bin_dir)
-        _write_json(stamp, wanted)
+        from mcukit.locks import path_lock
+
+        with path_lock(core):  # two mcukit processes starting on an empty cache must not both write the shims
+            if _read_stamp(stamp) != wanted or not (core / "packages" / "tool-scons" / "scons.py").is_file():
+                packages = core / "packages"
+                packages.mkdir(parents=True, exist_ok=True)
+                _install_scons_shim(packages)
+                _install_toolchain_shim(packages, bin_dir)
+                _write_json(stamp, wanted)
     return PioCore(core, pio_environment(core))
+
+
+def _read_stamp(stamp: Path) -> dict | None:
+    try:
+        return json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 # ------------------------------------------------------------------------------------------- registry platforms

@@ -164,7 +164,7 @@ class Link:
             parts.append(f"{d.garbage_bytes} byte(s) of non-text noise")
         lines = self.last_text(3)
         if lines:
-            parts.append("last device output: " + " | ".join(repr(line) for line in lines))
+            parts.append("last device output: " + " | ".join(repr(_clip(line)) for line in lines))
         elif not self.bytes_received:
             parts.append("nothing received at all")
         return "; " + "; ".join(parts) if parts else ""
@@ -196,3 +196,9 @@ class Link:
 
 
 _HINT_GONE = "the board was unplugged or reset, or the emulator exited; look at its output above the error"
+
+
+def _clip(line: str, limit: int = 80) -> str:
+    """A device line short enough for a one-line error: noise can arrive as one line thousands of bytes long."""
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(line):,} chars)"
+

@@ -9,9 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from mcukit.codegen.kernel_call import LowerOptions
 from mcukit.errors import DeviceError
 from mcukit.ir.graph import Graph
 from mcukit.ir.reader import parse_tflite
+from mcukit.locks import path_lock
 from mcukit.paths import cache_dir
 from mcukit.project import Project, render_project
 
@@ -68,29 +66,9 @@ def default_project_dir(model: LoadedModel, board: Board, reference: str, profil
     return cache_dir() / "projects" / tag
 
 
-@contextmanager
-def project_lock(directory: Path) -> Iterator[None]:
-    """Serialize builds of one project folder across threads and processes (`mcukit test --jobs`, two CI jobs
-    sharing a cache): two `pio run` in one folder overwrite each other's objects. An flock on a file beside the
-    folder; without fcntl (Windows) builds are not serialized."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with _THREAD_LOCKS_GUARD:
-        thread_lock = _THREAD_LOCKS.setdefault(str(directory.resolve()), threading.Lock())
-    with thread_lock, open(directory.with_name(directory.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-_THREAD_LOCKS: dict[str, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
+def project_lock(directory: Path):
+    """Serialize builds of one project folder: two `pio run` in one folder overwrite each other's objects."""
+    return path_lock(directory)
 
 
 def build_firmware(
