@@ -77,6 +77,7 @@ class _Measured:
     results: list[SampleResult] = field(default_factory=list)  # one per run (unprofiled invoke)
     profiled: list[SampleResult] = field(default_factory=list)  # real boards: one profiled invoke per run
     counts: InstructionCounts | None = None  # emulated boards: the plugin's counts for the whole session
+    order: tuple[int, ...] = ()  # op indices in the order the firmware runs them (layer spans come in this order)
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -178,7 +179,7 @@ def bench(model_path: str | Path, opts: BenchOptions, progress: Progress = _noop
 
 def _run(built: BuiltFirmware, samples: Samples, opts: BenchOptions, progress: Progress) -> _Measured:
     board = opts.board
-    measured = _Measured()
+    measured = _Measured(order=tuple(built.generated.order))
     expect = built.model.graph.sha256
     progress("run", 0, opts.runs)
     if board.emulator is not None and not opts.port:
@@ -378,8 +379,8 @@ def _layer_name(names: Sequence[str], i: int, kind: str) -> str:
     return name[len(kind) + 1:] if name.startswith(kind + " ") else name
 
 
-def _per_run_spans(counts: InstructionCounts, runs: int,
-                   num_layers: int) -> tuple[list[Span], list[list[Span]], list[int]]:
+def _per_run_spans(counts: InstructionCounts, runs: int, num_layers: int,
+                   order: Sequence[int] = ()) -> tuple[list[Span], list[list[Span]], list[int]]:
     """Inference and layer spans per run without the tick handler's instructions, and how many handler runs were
     taken out of each inference."""
     invokes = counts.spans("invoke", "invoke_end")
@@ -396,13 +397,16 @@ def _per_run_spans(counts: InstructionCounts, runs: int,
     if len(layers) != runs * num_layers:
         raise DeviceError(f"the plugin saw {len(layers)} layer span(s), expected {runs} x {num_layers}",
                           "the firmware was not built with -DMK_PROFILE; rebuild it with profiling")
-    return invokes, [layers[r * num_layers:(r + 1) * num_layers] for r in range(runs)], removed
+    per_run = [layers[r * num_layers:(r + 1) * num_layers] for r in range(runs)]
+    if order:  # spans come in execution order; results are keyed by op index (the planner may reorder ops)
+        per_run = [[run[order.index(op)] for op in range(num_layers)] for run in per_run]
+    return invokes, per_run, removed
 
 
 def _summarise_emulated(board: Board, measured: _Measured, layer_info: list[dict[str, Any]]) -> dict[str, Any]:
     assert measured.counts is not None
     runs = len(measured.results)
-    invokes, layer_runs, removed = _per_run_spans(measured.counts, runs, len(layer_info))
+    invokes, layer_runs, removed = _per_run_spans(measured.counts, runs, len(layer_info), measured.order)
     est: list[EstimatedCycles] = [estimate_cycles(s, board.core) for s in invokes]
     instr = [s.total for s in invokes]
     cycles = [e.total for e in est]
