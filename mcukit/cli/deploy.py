@@ -79,10 +79,8 @@ def render_summary(r: dict) -> None:
     t.add_row("model", f"{r['model']['macs']:,} MACs, {r['model']['params']:,} params, sha256 {r['model']['sha256'][:12]}")
     t.add_row("flash", f"{mem['flash_bytes']:,} bytes (weights {mem['weights_bytes']:,})")
     t.add_row("RAM", f"{mem['ram_bytes']:,} bytes (arena {mem['arena_bytes']:,})")
-    lat = r.get("latency") or {}
-    if lat:
-        ms = f", {lat['ms']:.3f} ms" if lat.get("ms") is not None else ""
-        t.add_row("latency", f"median {lat['median']:,.0f} {lat['unit']}{ms} over {lat['samples']} runs")
+    for label, text in timing_rows(r):
+        t.add_row(label, text)
     v = r["validation"]
     verdict = "[green]yes[/green]" if v["bit_exact"] else f"[red]NO: {v['mismatches']} elements differ[/red]"
     t.add_row("bit-exact", f"{verdict} vs {v['reference']} on {v['samples']} samples ({v['inputs']})")
@@ -92,3 +90,31 @@ def render_summary(r: dict) -> None:
                               f"on {acc['samples']} labelled samples")
     t.add_row("build", "cached" if r["build"]["cached"] else f"{r['build']['seconds']:.1f} s")
     console.print(t)
+
+
+def timing_rows(r: dict) -> list[tuple[str, str]]:
+    """Latency, instruction and energy rows, each saying what the figure is (exact, estimate, modeled)."""
+    lat = r.get("latency") or {}
+    rows: list[tuple[str, str]] = []
+    if not lat:
+        return rows
+    n = f"over {lat['samples']} samples"
+    if lat.get("unit") == "estimated_cycles":
+        text = (f"median {lat['median']:,.0f} estimated cycles (ESTIMATE: {lat['timing_model']} timing model, "
+                f"{lat['low']:,.0f}..{lat['high']:,.0f}) = {lat['ms']:.3f} ms at {lat['clock_hz'] / 1e6:g} MHz "
+                f"(estimate) {n}")
+        rows.append(("latency", text))
+    else:
+        ms = f", {lat['ms']:.3f} ms" if lat.get("ms") is not None else ""
+        rows.append(("latency", f"median {lat['median']:,.0f} {lat['unit']}{ms} {n}"))
+    ins = r.get("instructions") or {}
+    if ins.get("median") is not None:
+        rows.append(("instructions", f"median {ins['median']:,.0f} (exact, counted by the QEMU plugin)"))
+    elif ins.get("reason"):
+        rows.append(("instructions", f"exact counts {ins['reason'].split(':')[0]}"))
+    energy = r.get("energy") or {}
+    if energy.get("uj_per_inference") is not None:
+        text = (f"{energy['uj_per_inference']:,.3f} uJ per inference "
+                f"[{str(energy.get('source', '')).upper()}: {energy.get('basis', '')}]")
+        rows.append(("energy", text))
+    return rows

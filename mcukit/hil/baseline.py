@@ -38,11 +38,15 @@ def load_baseline(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def entry_from_results(results: dict[str, Any]) -> dict[str, Any]:
+    from mcukit.hil.checks import baseline_value
+
     lat = results.get("latency") or {}
     mem = results.get("memory") or {}
+    median, unit = baseline_value("latency", results)  # emulated: exact instructions, not estimated cycles
     return {
         "model_sha256": (results.get("model") or {}).get("sha256"),
-        "latency": {"unit": lat.get("unit"), "median": lat.get("median"), "ms": lat.get("ms")} if lat else {},
+        "latency": {"unit": unit, "median": median, "ms": None if lat.get("estimate") else lat.get("ms")}
+        if lat else {},
         "memory": {k: mem.get(k) for k in ("flash_bytes", "ram_bytes", "arena_bytes")},
         "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

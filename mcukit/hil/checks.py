@@ -3,6 +3,9 @@
 Verdicts: "pass", "fail" (measured outside the budget), "error" (could not be measured because the build, the
 board or the environment failed) and "skipped" (not measurable here, e.g. energy without a cycle estimate, or no
 baseline yet). A skipped check is never counted as passed.
+
+On emulated boards the instruction budget is checked against exact counts (QEMU plugin), a cycle budget against
+ESTIMATED cycles (timing model) and the energy budget against MODELED energy; their messages say so.
 """
 
 from __future__ import annotations
@@ -90,19 +93,38 @@ def _limit(case: Case, name: str, measured: float, allowed: float, fmt, *, at_le
 
 def latency_in(results: dict[str, Any], unit: str) -> float | None:
     """The median latency in `unit` (instructions, cycles or ms), or None if the results do not have it."""
+    return latency_value(results, unit)[0]
+
+
+def latency_value(results: dict[str, Any], unit: str) -> tuple[float | None, bool]:
+    """(median latency in `unit`, whether it is an estimate); (None, False) if the results do not have it.
+
+    instructions: the exact `instructions` block of an emulated run (QEMU plugin), else a `latency` block in
+    instructions (the SysTick figure of older or partial results). cycles: a `latency` block in device cycles, or
+    in estimated cycles (emulated boards: an estimate). ms: `latency.ms` (an estimate when the latency is)."""
     lat = results.get("latency") or {}
+    if unit == "instructions":
+        ins = results.get("instructions") or {}
+        if ins.get("median") is not None:
+            return float(ins["median"]), False
+        return (lat.get("median"), False) if lat.get("unit") == "instructions" else (None, False)
     if not lat:
-        return None
+        return None, False
+    estimate = bool(lat.get("estimate")) or lat.get("unit") == "estimated_cycles"
     if unit == "ms":
-        return lat.get("ms")
-    return lat.get("median") if lat.get("unit") == unit else None
+        return lat.get("ms"), estimate
+    if unit == "cycles" and lat.get("unit") in ("cycles", "estimated_cycles"):
+        return lat.get("median"), estimate
+    return None, False
 
 
 def energy_uj(results: dict[str, Any], case: Case) -> tuple[float | None, str]:
-    """Energy per inference in uJ and where it comes from; None with the reason when it was not measured.
+    """Energy per inference in uJ and where it comes from (`measured` or `modeled`); None with the reason when it
+    was not measured.
 
-    Taken from the results' `energy` (measured or modeled by the pipeline), else modeled from estimated cycles
-    (latency.estimated_cycles, from the QEMU timing model) with the board's datasheet figures."""
+    Taken from the results' `energy` (measured by a current sensor, or modeled by the pipeline: emulated boards
+    model it from estimated cycles), else modeled from `latency.estimated_cycles` with the board's datasheet
+    figures."""
     energy = results.get("energy") or {}
     if energy.get("uj_per_inference") is not None:
         return float(energy["uj_per_inference"]), str(energy.get("source", "measured"))
@@ -115,6 +137,43 @@ def energy_uj(results: dict[str, Any], case: Case) -> tuple[float | None, str]:
         return modeled_energy_for_board(case.board, float(est)).uj_per_inference, "modeled"
     return None, ("not measured: this run has neither an energy measurement nor an estimated cycle count "
                   "(a current sensor or the QEMU timing model provides one)")
+
+
+def _latency_check(case: Case, results: dict[str, Any]) -> CheckResult:
+    b = case.budgets
+    assert b.max_latency is not None
+    unit = b.max_latency.unit
+    value, estimate = latency_value(results, unit)
+    if value is None:
+        reported = (results.get("latency") or {}).get("unit")
+        why = f"the board reports latency in {reported}, not {unit}" if reported else "no latency measured"
+        return _missing(case, "latency", why)
+    r = _limit(case, "latency", value, b.max_latency.value, _unit_fmt(unit))
+    if not estimate:
+        return r
+    # Emulated boards: cycles (and ms) are the timing model's estimate from exact instruction counts; say so.
+    model = (results.get("latency") or {}).get("timing_model", "the core's")
+    message = r.message.replace("latency: measured", "latency: estimated", 1)
+    if message:
+        message += f" [an estimate: exact instruction counts priced with the {model} timing model]"
+    return CheckResult(r.case, r.check, r.verdict, f"{r.measured} (estimated)", r.allowed, message,
+                       r.measured_value, r.allowed_value)
+
+
+def _energy_check(case: Case, results: dict[str, Any]) -> CheckResult:
+    b = case.budgets
+    assert b.max_energy_uj is not None
+    value, source = energy_uj(results, case)
+    if value is None:
+        return CheckResult(case.key, "energy", "skipped", "", _allowed_text(b, "energy"), source)
+    r = _limit(case, "energy", value, b.max_energy_uj, lambda v: f"{v:.4g} uJ")
+    message = r.message
+    if message and source != "measured":
+        # A modeled figure (datasheet current x estimated or measured cycles) is not a measurement: say which it is.
+        message = message.replace("energy: measured", f"energy: {source}", 1)
+        message += f" [{source} from the board's power figures, not measured; see energy.basis in the results]"
+    return CheckResult(r.case, r.check, r.verdict, f"{r.measured} ({source})", r.allowed, message,
+                       r.measured_value, r.allowed_value)
 
 
 def evaluate(case: Case, results: dict[str, Any], baseline: dict[str, Any] | None,
@@ -130,25 +189,9 @@ def evaluate(case: Case, results: dict[str, Any], baseline: dict[str, Any] | Non
             out.append(_limit(case, name, value, limit, _bytes) if value is not None else
                        _missing(case, name, "the build did not report it"))
         elif name == "latency":
-            assert b.max_latency is not None
-            unit = b.max_latency.unit
-            value = latency_in(results, unit)
-            if value is None:
-                reported = (results.get("latency") or {}).get("unit")
-                why = f"the board reports latency in {reported}, not {unit}" if reported else "no latency measured"
-                out.append(_missing(case, name, why))
-            else:
-                fmt = _unit_fmt(unit)
-                out.append(_limit(case, name, value, b.max_latency.value, fmt))
+            out.append(_latency_check(case, results))
         elif name == "energy":
-            assert b.max_energy_uj is not None
-            value, source = energy_uj(results, case)
-            if value is None:
-                out.append(CheckResult(case.key, name, "skipped", "", _allowed_text(b, name), source))
-            else:
-                r = _limit(case, name, value, b.max_energy_uj, lambda v: f"{v:.4g} uJ")
-                out.append(CheckResult(r.case, r.check, r.verdict, f"{r.measured} ({source})", r.allowed,
-                                       r.message, r.measured_value, r.allowed_value))
+            out.append(_energy_check(case, results))
         elif name == "bit_exact":
             v = results.get("validation") or {}
             if "bit_exact" not in v:
@@ -188,6 +231,11 @@ def _unit_fmt(unit: str):
 def baseline_value(metric: str, results: dict[str, Any]) -> tuple[float | None, str]:
     """(value, unit) of a regression metric in a results dict or a baseline entry."""
     if metric == "latency":
+        # Emulated runs: the exact instruction count (deterministic, so a small percentage works), not the
+        # estimated cycles of `latency`; older results and baselines carry instructions in `latency` itself.
+        ins = results.get("instructions") or {}
+        if ins.get("median") is not None:
+            return ins["median"], "instructions"
         lat = results.get("latency") or {}
         return lat.get("median"), str(lat.get("unit", ""))
     return (results.get("memory") or {}).get(f"{metric}_bytes"), "bytes"

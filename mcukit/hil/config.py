@@ -389,9 +389,10 @@ def _parse_model(t: _Table, root: Path, defaults: Budgets) -> ModelSpec:
 
 
 def board_latency_units(board: Board) -> tuple[str, ...]:
-    """Units a board's latency can be checked in: emulated boards count instructions exactly (QEMU -icount) and
-    have no clock; real boards count cycles, which convert to ms at the board clock."""
-    return ("instructions",) if board.emulator is not None else ("cycles", "ms")
+    """Units a board's latency can be checked in: emulated boards count instructions exactly (QEMU plugin) and
+    estimate cycles from them (timing model; checked as an estimate, docs/ci.md), but have no clock, so no ms;
+    real boards count cycles, which convert to ms at the board clock."""
+    return ("instructions", "cycles") if board.emulator is not None else ("cycles", "ms")
 
 
 def make_cases(cfg: HilConfig, boards: tuple[str, ...] = ()) -> list[Case]:
@@ -411,7 +412,8 @@ def make_cases(cfg: HilConfig, boards: tuple[str, ...] = ()) -> list[Case]:
             lat = budgets.max_latency
             if lat is not None and lat.unit not in board_latency_units(board):
                 units = " or ".join(board_latency_units(board))
-                kind = "an emulated board (exact instruction counts, no clock)" if board.emulated else "a real board"
+                kind = ("an emulated board (exact instructions and estimated cycles, no clock)" if board.emulated
+                        else "a real board")
                 raise UsageError(
                     f"{cfg.path}: model {model.name!r} has max_latency in {lat.unit}, but {board.name} is {kind} "
                     f"and reports latency in {units}",

@@ -209,14 +209,16 @@ def _run(built: BuiltFirmware, samples: Samples, opts: BenchOptions, progress: P
 
 
 @dataclass
-class _CountBox:
+class CountBox:
+    """Filled by counting_session when its block ends cleanly (the plugin's counts are final only after BYE)."""
+
     counts: InstructionCounts | None = None
 
 
 @contextmanager
 def counting_session(board: Board, elf: Path, *, expect_model_hash: str | None = None,
                      invoke_timeout: float = 20.0, reply_timeout: float = 3.0,
-                     handshake_timeout: float = 10.0) -> Iterator[tuple[DeviceSession, _CountBox]]:
+                     handshake_timeout: float = 10.0) -> Iterator[tuple[DeviceSession, CountBox]]:
     """A handshaken DeviceSession on an emulated board whose QEMU runs the instruction-counting plugin.
 
     Yields (session, box); when the block ends without error the session says BYE, QEMU exits, and box.counts
@@ -228,7 +230,7 @@ def counting_session(board: Board, elf: Path, *, expect_model_hash: str | None =
 
     lib = build_plugin()
     args, names = plugin_args(Path(elf), (*DEFAULT_MARKERS, *tick_handler_markers(Path(elf))))
-    box = _CountBox()
+    box = CountBox()
     with tempfile.TemporaryDirectory(prefix="mcukit-bench-") as tmp:
         log = Path(tmp) / "plugin.log"
         if "," in str(lib) or "," in str(log):
@@ -243,7 +245,7 @@ def counting_session(board: Board, elf: Path, *, expect_model_hash: str | None =
                 session.handshake(timeout=handshake_timeout, expect_model_hash=expect_model_hash)
                 yield session, box
             except DeviceError as err:
-                raise explain_qemu_failure(err, qemu) from err
+                raise explain_qemu_failure(err, qemu, session.link) from err
             if not session.close(bye=True):
                 raise DeviceError(f"{board.name} did not acknowledge BYE, so the instruction counts are incomplete",
                                   "rerun; if it persists, run with --debug and report it")
@@ -379,21 +381,29 @@ def _layer_name(names: Sequence[str], i: int, kind: str) -> str:
     return name[len(kind) + 1:] if name.startswith(kind + " ") else name
 
 
-def _per_run_spans(counts: InstructionCounts, runs: int, num_layers: int,
-                   order: Sequence[int] = ()) -> tuple[list[Span], list[list[Span]], list[int]]:
-    """Inference and layer spans per run without the tick handler's instructions, and how many handler runs were
-    taken out of each inference."""
+def invoke_spans(counts: InstructionCounts, runs: int) -> tuple[list[Span], list[int]]:
+    """One Span per inference (entry to return of mk_model_invoke) without the tick handler's instructions, and
+    how many handler runs were taken out of each. `runs` is how many inferences the host ran (checked)."""
     invokes = counts.spans("invoke", "invoke_end")
-    layers = counts.spans("layer_begin", "layer_end")
     owners = handler_owners(counts)
     removed = [sum(1 for o in owners.invoke if o == i) for i in range(len(invokes))]
     invokes = [without_handlers(s, [h for h, o in zip(owners.spans, owners.invoke) if o == i])
                for i, s in enumerate(invokes)]
-    layers = [without_handlers(s, [h for h, o in zip(owners.spans, owners.layer) if o == i])
-              for i, s in enumerate(layers)]
     if len(invokes) != runs:
         raise DeviceError(f"the plugin saw {len(invokes)} inference(s), the host ran {runs}",
                           "the firmware's mk_model_invoke may be inlined; rebuild the firmware")
+    return invokes, removed
+
+
+def _per_run_spans(counts: InstructionCounts, runs: int, num_layers: int,
+                   order: Sequence[int] = ()) -> tuple[list[Span], list[list[Span]], list[int]]:
+    """Inference and layer spans per run without the tick handler's instructions, and how many handler runs were
+    taken out of each inference."""
+    invokes, removed = invoke_spans(counts, runs)
+    layers = counts.spans("layer_begin", "layer_end")
+    owners = handler_owners(counts)
+    layers = [without_handlers(s, [h for h, o in zip(owners.spans, owners.layer) if o == i])
+              for i, s in enumerate(layers)]
     if len(layers) != runs * num_layers:
         raise DeviceError(f"the plugin saw {len(layers)} layer span(s), expected {runs} x {num_layers}",
                           "the firmware was not built with -DMK_PROFILE; rebuild it with profiling")
@@ -403,15 +413,21 @@ def _per_run_spans(counts: InstructionCounts, runs: int, num_layers: int,
     return invokes, per_run, removed
 
 
-def _summarise_emulated(board: Board, measured: _Measured, layer_info: list[dict[str, Any]]) -> dict[str, Any]:
-    assert measured.counts is not None
-    runs = len(measured.results)
-    invokes, layer_runs, removed = _per_run_spans(measured.counts, runs, len(layer_info), measured.order)
+def emulated_timing(board: Board, invokes: Sequence[Span], removed: Sequence[int], *,
+                    what: str = "runs") -> dict[str, Any]:
+    """The `latency`, `instructions` and `energy` blocks of a results document from per-inference spans counted
+    by the QEMU plugin (see invoke_spans): exact instructions, ESTIMATED cycles priced with the core's timing model
+    (milliseconds at the board clock follow from them, an estimate too) and energy MODELED from the median
+    estimated cycles and the board's power figures. `what` names the inferences in the texts ("runs",
+    "samples"). docs/results-schema.md describes every field."""
+    runs = len(invokes)
+    if runs == 0:
+        raise UsageError("no inferences to summarise", "run at least one inference")
     est: list[EstimatedCycles] = [estimate_cycles(s, board.core) for s in invokes]
     instr = [s.total for s in invokes]
     cycles = [e.total for e in est]
     model = get_model(board.core)
-    mid = int(np.argsort(cycles, kind="stable")[(runs - 1) // 2])  # the median run (lower middle for even N)
+    mid = median_index(cycles)
     lat = {
         "unit": "estimated_cycles",
         "estimate": True,
@@ -440,6 +456,33 @@ def _summarise_emulated(board: Board, measured: _Measured, layer_info: list[dict
         "source": "QEMU TCG plugin (mk_icount), entry to return of mk_model_invoke, without the emulated HAL's "
                   "SysTick handler; exact and repeatable",
     }
+    energy = modeled_energy_for_board(
+        board, lat["median"],
+        cycles_basis=f"median of {runs} {what}, {model.name} estimate from exact instruction counts")
+    return {"latency": lat, "instructions": instructions, "energy": energy_json(energy)}
+
+
+def median_index(values: Sequence[float]) -> int:
+    """Index of the median value (the lower middle one for an even count; the first of equal values)."""
+    return int(np.argsort(values, kind="stable")[(len(values) - 1) // 2])
+
+
+def session_timing(counts: InstructionCounts, board: Board, inferences: int, *,
+                   what: str = "runs") -> dict[str, Any]:
+    """A counting session's InstructionCounts -> the `latency` (estimated cycles), `instructions` (exact) and
+    `energy` (modeled) blocks, per inference (see emulated_timing). `inferences`: how many the host ran."""
+    invokes, removed = invoke_spans(counts, inferences)
+    return emulated_timing(board, invokes, removed, what=what)
+
+
+def _summarise_emulated(board: Board, measured: _Measured, layer_info: list[dict[str, Any]]) -> dict[str, Any]:
+    assert measured.counts is not None
+    runs = len(measured.results)
+    invokes, layer_runs, removed = _per_run_spans(measured.counts, runs, len(layer_info), measured.order)
+    timing = emulated_timing(board, invokes, removed)
+    lat = timing["latency"]
+    instr = [s.total for s in invokes]
+    cycles = [estimate_cycles(s, board.core).total for s in invokes]
     layers = []
     for k, info in enumerate(layer_info):
         spans = [layer_runs[r][k] for r in range(runs)]
@@ -465,18 +508,15 @@ def _summarise_emulated(board: Board, measured: _Measured, layer_info: list[dict
                 "other_interrupts": invokes[r].interrupts,
                 "ticks": measured.results[r].ticks} for r in range(runs)]
     overhead = [instr[r] - per_run[r]["layer_instructions"] for r in range(runs)]
-    energy = modeled_energy_for_board(
-        board, lat["median"],
-        cycles_basis=f"median of {runs} runs, {model.name} estimate from exact instruction counts")
     return {
         "latency": lat,
-        "instructions": instructions,
+        "instructions": timing["instructions"],
         "layers": layers,
         "layers_overhead": {"unit": "instructions", "median": float(np.median(overhead)), "max": max(overhead),
                             "note": "instructions of the inference outside every layer span (the hooks' calls "
                                     "between layers and mk_model_invoke's own prologue/epilogue)"},
         "per_run": per_run,
-        "energy": energy_json(energy),
+        "energy": timing["energy"],
     }
 
 
@@ -515,11 +555,13 @@ def _summarise_real(board: Board, measured: _Measured, layer_info: list[dict[str
 
 def _real_energy(board: Board, measured: _Measured, cycles: float, ms: float | None) -> dict[str, Any]:
     sensor = board.current_sensor
-    records = [s for r in (*measured.results, *measured.profiled) for s in r.sensor]
-    if sensor is not None and records and ms:
+    results = [r for r in (*measured.results, *measured.profiled) if r.sensor]
+    if sensor is not None and results and ms:
         from mcukit.measure.ina219 import decode_records
 
-        samples = decode_records(records, sensor.shunt_ohms)
+        # Each invoke's first sample is the runtime's baseline, read before the marker rises (docs/energy.md):
+        # it is idle current and must not be averaged into the inference.
+        samples = [s for r in results for s in decode_records(r.sensor, sensor.shunt_ohms)[1:]]
         energy = measured_energy(samples, ms / 1e3, basis=f"INA219 at 0x{sensor.i2c_address:02x}, "
                                                           f"{sensor.shunt_ohms:g} ohm shunt")
         hz = measured.results[0].counter_hz

@@ -140,12 +140,30 @@ def deploy(model_path: str | Path, opts: DeployOptions, progress: Progress = _no
         raise
 
 
+# Why an emulated run has no exact counts: the plugin writes them when QEMU exits after BYE.
+COUNTS_PENDING = ("pending: the QEMU plugin's exact counts are complete only when the run ends (BYE); until then "
+                  "latency holds the SysTick figures (instructions to the counter's resolution)")
+COUNTS_UNAVAILABLE = ("unavailable: the run ended before the QEMU plugin's exact counts were complete (they are "
+                      "written when the firmware says BYE); latency and device_counter hold the SysTick figures "
+                      "measured so far (instructions to the counter's resolution)")
+
+
 def _run_samples(built: BuiltFirmware, samples: Samples, opts: DeployOptions, results: ResultsFile,
                  progress: Progress) -> list:
-    """Run every sample, saving outputs and timings as they arrive."""
+    """Run every sample, saving outputs and timings as they arrive.
+
+    Emulated boards run under the instruction-counting QEMU plugin (one QEMU, the same protocol): when the run
+    completes, `latency` is in estimated cycles (with ms, an estimate), `instructions` exact and `energy` modeled
+    (mcukit.measure.bench.emulated_timing), and `device_counter` keeps the firmware's SysTick figures as a
+    cross-check. Until then, and after a failure, `latency` holds the SysTick figures."""
     board = opts.board
+    from mcukit.measure.timing_model import MODELS
+
+    # an emulated core without a timing model would still count, but could not price: keep SysTick figures there
+    counting = board.emulator is not None and not opts.port and board.core in MODELS
     rows: list = []
     ticks: list[int] = []
+    timing: dict | None = None
     outputs_path = Path(opts.outputs_path) if opts.outputs_path else (
         Path(opts.json_path).with_suffix(".outputs.npz") if opts.json_path else None)
     total = samples.count
@@ -153,8 +171,16 @@ def _run_samples(built: BuiltFirmware, samples: Samples, opts: DeployOptions, re
     def save_partial(final: bool = False) -> None:
         if rows:
             info = rows[-1]
-            results.update(latency=latency_summary(ticks, info.counter_hz, info.counter_unit, board, icount=True),
-                           run={"completed": len(rows), "total": total})
+            systick = latency_summary(ticks, info.counter_hz, info.counter_unit, board, icount=True)
+            run = {"completed": len(rows), "total": total}
+            if not counting:
+                results.update(latency=systick, run=run)
+            elif timing is not None:
+                results.update(**timing, device_counter=systick, run=run)
+            else:
+                results.update(latency=systick, device_counter=systick, run=run,
+                               instructions={"available": False,
+                                             "reason": COUNTS_UNAVAILABLE if final else COUNTS_PENDING})
         if outputs_path is not None and rows:
             arrays = run_outputs(built.model.graph, rows)
             np.savez(outputs_path, **{f"output{k}": a for k, a in enumerate(arrays)})
@@ -167,10 +193,22 @@ def _run_samples(built: BuiltFirmware, samples: Samples, opts: DeployOptions, re
             save_partial()
 
     progress("run", 0, total)
+    expect = built.model.graph.sha256
+    sample_iter = (samples.sample(i) for i in range(total))
     try:
-        with open_device(board, built.firmware.elf, port=opts.port, expect_model_hash=built.model.graph.sha256,
-                         invoke_timeout=opts.invoke_timeout) as session:
-            session.run_samples((samples.sample(i) for i in range(total)), on_result=on_result, profile=opts.profile)
+        if counting:
+            from mcukit.measure.bench import counting_session, session_timing
+
+            with counting_session(board, built.firmware.elf, expect_model_hash=expect,
+                                  invoke_timeout=opts.invoke_timeout) as (session, box):
+                session.run_samples(sample_iter, on_result=on_result, profile=opts.profile)
+            assert box.counts is not None  # counting_session fills it or raises
+            if rows:
+                timing = session_timing(box.counts, board, len(rows), what="samples")
+        else:
+            with open_device(board, built.firmware.elf, port=opts.port, expect_model_hash=expect,
+                             invoke_timeout=opts.invoke_timeout) as session:
+                session.run_samples(sample_iter, on_result=on_result, profile=opts.profile)
     finally:
         save_partial(final=True)
     return rows

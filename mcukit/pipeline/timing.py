@@ -12,7 +12,10 @@ def latency_summary(ticks: list[int], counter_hz: int, counter_unit: str, board:
 
     Emulated boards run with -icount shift=0 (one instruction per virtual ns), so their SysTick reading converts
     exactly into executed instructions, to the counter's resolution. Real boards report DWT cycles (or SysTick
-    ticks at the core clock on M0+), which convert to milliseconds at the board clock."""
+    ticks at the core clock on M0+), which convert to milliseconds at the board clock.
+
+    This is deploy's `latency` on real boards, and `device_counter` on emulated ones (whose `latency` is priced
+    from the QEMU plugin's exact counts once the run completes: mcukit.measure.bench.emulated_timing)."""
     if not ticks:
         return {}
     arr = np.asarray(ticks, dtype=np.float64)
@@ -31,6 +34,7 @@ def latency_summary(ticks: list[int], counter_hz: int, counter_unit: str, board:
             extra["source"] += " (emulated board without -icount: follows host time, noisy)"
     return {
         "unit": unit,
+        "estimate": False,
         "median": float(np.median(values)),
         "p90": float(np.percentile(values, 90)),
         "min": float(values.min()),

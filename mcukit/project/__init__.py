@@ -41,10 +41,23 @@ def kernel_folders(board: Board) -> tuple[str, ...]:
     return tuple(folders)
 
 
+def sensor_flags(board: Board) -> tuple[str, ...]:
+    """Build flags for the board's current sensor: -DMK_INA219 and the words the INA219 is programmed with (address,
+    configuration, calibration; mcukit.measure.ina219.prepare_for_board with its defaults). Empty without a sensor."""
+    if board.current_sensor is None:
+        return ()
+    from mcukit.measure.ina219 import prepare_for_board
+
+    defines = prepare_for_board(board).c_defines()
+    return ("-DMK_INA219", *(f"-D{name}={value}" for name, value in defines.items()))
+
+
 def _src_filter(board: Board) -> list[str]:
     filters = ["-<*>"]
     filters += [f"+<{folder}/*.c>" for folder in kernel_folders(board)]
     filters.append("+<runtime/*.c>")
+    if board.current_sensor is not None:
+        filters.append("+<sensors/*.c>")
     if board.emulator is None:
         # The emulated boards' HAL is compiled by the mcukit-qemu platform itself (it owns start-up and linking).
         filters.append(f"+<hal/{board.hal}/*.c>")
@@ -97,6 +110,7 @@ def render_project(
         "single_rounding": 1 if generated.rounding == "litert" else 0,
         "profile": profile,
         "extra_flags": extra_flags,
+        "sensor_flags": sensor_flags(board),
         "src_filter": _src_filter(board),
     }
     env = jinja2.Environment(
@@ -129,6 +143,8 @@ def _firmware_files(board: Board) -> dict[str, str]:
     fw = data_dir("firmware")
     wanted = [fw / "include", fw / "src" / "runtime", fw / "src" / "hal" / board.hal]
     wanted += [fw / "src" / folder for folder in kernel_folders(board)]
+    if board.current_sensor is not None:
+        wanted.append(fw / "src" / "sensors")
     files: dict[str, str] = {}
     for root in wanted:
         if not root.is_dir():

@@ -99,7 +99,7 @@ def loose_budgets(m: dict) -> dict[str, object]:
         "max_flash_bytes": m["memory"]["flash_bytes"] + 1000,
         "max_ram_bytes": m["memory"]["ram_bytes"] + 1000,
         "max_arena_bytes": m["memory"]["arena_bytes"] + 100,
-        "max_latency": f"{int(m['latency']['median'] * 1.5)} instructions",
+        "max_latency": f"{int(m['instructions']['median'] * 1.5)} instructions",
         "bit_exact": True,
         "min_accuracy": round(m["accuracy"]["board_top1"] - 0.1, 3),
     }
@@ -108,23 +108,21 @@ def loose_budgets(m: dict) -> dict[str, object]:
 def test_passing_config_exits_0_with_valid_junit(project: Path, measured: dict, use_env: None,
                                                  tmp_path: Path) -> None:
     assert measured["validation"]["bit_exact"] and measured["accuracy"]["board_top1"] == 0.5
-    write_config(project, {**loose_budgets(measured), "max_energy_uj": 1000.0})
+    write_config(project, {**loose_budgets(measured), "max_energy_uj": 1000.0})  # checked: modeled energy
     junit = tmp_path / "report.xml"
     assert run_cli(str(project / "mcukit.toml"), "--junit", str(junit)) == 0
     cases = parse_junit(junit)
     names = {k.split("/")[1] for k in cases}
     assert names == {"flash", "ram", "arena", "latency", "energy", "bit_exact", "accuracy"}
     for key, case in cases.items():
-        assert case.find("failure") is None and case.find("error") is None, key
-    # no cycle estimate on this path: energy is reported as not measured, never as passed
-    assert cases["fc_stack@qemu-m4/energy"].find("skipped") is not None
+        assert case.find("failure") is None and case.find("error") is None and case.find("skipped") is None, key
 
 
 TIGHTEN = {
     "max_flash_bytes": lambda m: m["memory"]["flash_bytes"] - 1,
     "max_ram_bytes": lambda m: m["memory"]["ram_bytes"] - 1,
     "max_arena_bytes": lambda m: m["memory"]["arena_bytes"] - 1,
-    "max_latency": lambda m: f"{int(m['latency']['median'] * 0.9)} instructions",
+    "max_latency": lambda m: f"{int(m['instructions']['median'] * 0.9)} instructions",
     "min_accuracy": lambda m: round(m["accuracy"]["board_top1"] + 0.1, 3),
 }
 CHECK = {"max_flash_bytes": "flash", "max_ram_bytes": "ram", "max_arena_bytes": "arena", "max_latency": "latency",
@@ -149,6 +147,34 @@ def test_tightening_one_budget_fails_exactly_that_check(budget: str, project: Pa
     shown = f"{limit:,}" if isinstance(limit, int) else (f"{limit:.1%}" if isinstance(limit, float)
                                                           else f"{int(limit.split()[0]):,}")
     assert shown in message, message
+
+
+def test_modeled_energy_and_estimated_cycles_are_checked_and_labelled(project: Path, measured: dict, use_env: None,
+                                                                     tmp_path: Path) -> None:
+    """On an emulated board max_energy_uj is checked against MODELED energy and a latency budget in cycles against
+    ESTIMATED cycles: loose budgets pass, tight ones fail (exit 1) with messages that say what the figures are."""
+    assert measured["energy"]["source"] == "modeled" and measured["latency"]["unit"] == "estimated_cycles"
+    uj, cycles = measured["energy"]["uj_per_inference"], measured["latency"]["median"]
+    base = {k: v for k, v in loose_budgets(measured).items() if k != "max_latency"}
+    write_config(project, {**base, "max_energy_uj": uj * 1.5, "max_latency": f"{int(cycles * 1.5)} cycles"})
+    out = tmp_path / "loose.json"
+    assert run_cli(str(project / "mcukit.toml"), "--json", str(out), "--quiet") == 0
+    (case,) = json.loads(out.read_text())["cases"]
+    checks = {c["check"]: c for c in case["checks"]}
+    assert checks["energy"]["verdict"] == "pass" and "modeled" in checks["energy"]["measured"]
+    assert checks["energy"]["measured_value"] == pytest.approx(uj)
+    assert checks["latency"]["verdict"] == "pass" and "estimated" in checks["latency"]["measured"]
+
+    write_config(project, {**base, "max_energy_uj": uj * 0.9, "max_latency": f"{int(cycles * 0.9)} cycles"})
+    junit = tmp_path / "tight.xml"
+    assert run_cli(str(project / "mcukit.toml"), "--junit", str(junit), "--quiet") == 1
+    cases = parse_junit(junit)
+    failed = {k for k, c in cases.items() if c.find("failure") is not None}
+    assert failed == {"fc_stack@qemu-m4/energy", "fc_stack@qemu-m4/latency"}
+    energy = cases["fc_stack@qemu-m4/energy"].find("failure").get("message", "")
+    assert "modeled" in energy and "allowed" in energy and "measured" not in energy.split("[")[0], energy
+    latency = cases["fc_stack@qemu-m4/latency"].find("failure").get("message", "")
+    assert "estimated" in latency and f"{int(cycles * 0.9):,} cycles" in latency, latency
 
 
 def test_slower_build_fails_the_latency_regression(project: Path, measured: dict, use_env: None,

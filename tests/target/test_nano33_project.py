@@ -8,7 +8,8 @@ network), so `pio run` cannot build this project in CI. What is checked instead:
   srcFilter, including the Arduino HAL .cpp) compiles with arm-none-eabi-gcc/g++ for the nRF52840's core
   (-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16) with -Wall -Wextra -Werror, against a minimal stub
   Arduino.h written below that declares only what the HAL uses (Serial: begin/available/read/write/flush/operator
-  bool; millis, micros, delay, yield, F_CPU);
+  bool; millis, micros, delay, yield, pinMode, digitalWrite, F_CPU) and a stub Wire.h shaped like ArduinoCore-API's
+  HardwareI2C (the board has a current sensor, so the project compiles the INA219 driver and the HAL's Wire I2C);
 - the objects link (with stub definitions of those few Arduino functions and newlib's nosys), so no kernel or
   runtime symbol the generated model needs is missing from the project;
 - `mcukit boards` says the nano33 has not run on hardware.
@@ -53,6 +54,12 @@ unsigned long micros(void);
 void delay(unsigned long ms);
 void yield(void);
 
+/* ArduinoCore-API style: enums, as in ArduinoCore-mbed (AVR-style cores use int macros; both accept the HAL). */
+typedef enum { LOW = 0, HIGH = 1 } PinStatus;
+typedef enum { INPUT = 0, OUTPUT = 1 } PinMode;
+void pinMode(uint8_t pin, PinMode mode);
+void digitalWrite(uint8_t pin, PinStatus value);
+
 class HardwareSerialStub {
 public:
     void begin(unsigned long baud);
@@ -70,9 +77,34 @@ void loop(void);
 #endif
 """
 
+WIRE_H = r"""
+/* Minimal stand-in for Wire.h, shaped like ArduinoCore-API's HardwareI2C (what ArduinoCore-mbed implements). */
+#ifndef MK_TEST_WIRE_H
+#define MK_TEST_WIRE_H
+#include <stddef.h>
+#include <stdint.h>
+
+class TwoWireStub {
+public:
+    void begin(void);
+    void setClock(uint32_t freq);
+    void beginTransmission(uint8_t address);
+    uint8_t endTransmission(bool stopBit);
+    uint8_t endTransmission(void);
+    size_t requestFrom(uint8_t address, size_t len, bool stopBit);
+    size_t requestFrom(uint8_t address, size_t len);
+    size_t write(uint8_t byte);
+    int available(void);
+    int read(void);
+};
+extern TwoWireStub Wire;
+#endif
+"""
+
 ARDUINO_STUB_CPP = r"""
 /* Definitions for the stub Arduino.h, so the firmware links (tests only; never run). */
 #include <Arduino.h>
+#include <Wire.h>
 
 static volatile unsigned long ticks;
 unsigned long millis(void) { return ticks++; }
@@ -88,6 +120,21 @@ size_t HardwareSerialStub::write(uint8_t byte) { (void)byte; return 1; }
 size_t HardwareSerialStub::write(const uint8_t *data, size_t n) { (void)data; return n; }
 void HardwareSerialStub::flush(void) {}
 HardwareSerialStub::operator bool(void) { return true; }
+
+void pinMode(uint8_t pin, PinMode mode) { (void)pin; (void)mode; }
+void digitalWrite(uint8_t pin, PinStatus value) { (void)pin; (void)value; }
+
+TwoWireStub Wire;
+void TwoWireStub::begin(void) {}
+void TwoWireStub::setClock(uint32_t freq) { (void)freq; }
+void TwoWireStub::beginTransmission(uint8_t address) { (void)address; }
+uint8_t TwoWireStub::endTransmission(bool stopBit) { (void)stopBit; return 2; }
+uint8_t TwoWireStub::endTransmission(void) { return 2; }
+size_t TwoWireStub::requestFrom(uint8_t address, size_t len, bool stopBit) { (void)address; (void)stopBit; return len; }
+size_t TwoWireStub::requestFrom(uint8_t address, size_t len) { (void)address; return len; }
+size_t TwoWireStub::write(uint8_t byte) { (void)byte; return 1; }
+int TwoWireStub::available(void) { return 0; }
+int TwoWireStub::read(void) { return -1; }
 
 int main(void)
 {
@@ -123,9 +170,11 @@ def test_project_renders_and_platformio_parses_it(nano33_project, deploy_env: Pa
     assert config.get("env:nano33", "framework") == ["arduino"]
     flags = config.get("env:nano33", "build_flags")
     assert "-DMK_SINGLE_ROUNDING=0" in flags and '-DMK_BOARD_NAME=\\"nano33\\"' in flags, flags
+    assert "-DMK_INA219" in flags, flags  # the board file has a [current_sensor]
     library = json.loads((out / "lib" / "mcukit" / "library.json").read_text())
     assert "+<hal/arduino/*.cpp>" in library["build"]["srcFilter"]
     assert "+<kernels/dsp/*.c>" in library["build"]["srcFilter"]  # the nRF52840's M4 has the DSP extension
+    assert "+<sensors/*.c>" in library["build"]["srcFilter"]
 
 
 def _library_sources(lib: Path) -> list[Path]:
@@ -158,6 +207,7 @@ def test_sources_compile_and_link_for_cortex_m4(nano33_project, deploy_env: Path
     stub = tmp_path / "arduino-stub"
     stub.mkdir()
     (stub / "Arduino.h").write_text(ARDUINO_H)
+    (stub / "Wire.h").write_text(WIRE_H)
     (stub / "arduino_stub.cpp").write_text(ARDUINO_STUB_CPP)
 
     flags = [f for line in ProjectConfig(str(out / "platformio.ini")).get("env:nano33", "build_flags")
@@ -166,7 +216,7 @@ def test_sources_compile_and_link_for_cortex_m4(nano33_project, deploy_env: Path
     sources = sorted((out / "src").glob("*.c")) + sorted((out / "src" / "model").glob("*.c"))
     sources += _library_sources(lib)
     names = {p.name for p in sources}
-    assert {"main.c", "model.c", "mk_runtime.c", "mk_hal_arduino.cpp"} <= names, names
+    assert {"main.c", "model.c", "mk_runtime.c", "mk_hal_arduino.cpp", "mk_ina219.c", "mk_sense.c"} <= names, names
     assert not any("qemu" in str(p) or "/mve/" in str(p) for p in sources)
     includes = [f"-I{lib / 'include'}", f"-I{out / 'src'}", f"-I{out / 'src' / 'model'}", f"-I{stub}"]
 
@@ -183,6 +233,9 @@ def test_sources_compile_and_link_for_cortex_m4(nano33_project, deploy_env: Path
     hal = next(p for p in sources if p.name == "mk_hal_arduino.cpp")
     other = _compile(hal, tmp_path / "hal-nombed.o", includes, [d for d in CORE_DEFINES if "MBED" not in d] + flags)
     assert other.returncode == 0, other.stderr
+    # With an inference marker pin (an optional build flag), the HAL's mk_hal_marker compiles in.
+    marker = _compile(hal, tmp_path / "hal-marker.o", includes, [*CORE_DEFINES, *flags, "-DMK_MARKER_PIN=13"])
+    assert marker.returncode == 0, marker.stderr
 
     elf = tmp_path / "firmware.elf"
     link = subprocess.run(["arm-none-eabi-g++", *CPU_FLAGS, "--specs=nosys.specs", "-Wl,--gc-sections",
@@ -192,6 +245,7 @@ def test_sources_compile_and_link_for_cortex_m4(nano33_project, deploy_env: Path
     symbols = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
     defined = {line.split()[-1] for line in symbols.splitlines() if line.split()[-2:-1] in (["T"], ["t"])}
     assert {"mk_model_invoke", "mk_runtime_run", "mk_main", "_Z5setupv", "mk_hal_write"} <= defined
+    assert {"mk_i2c_read_reg", "mk_i2c_write_reg", "mk_ina219_init", "mk_ina219_log_send"} <= defined
 
 
 def test_boards_says_nano33_never_ran_on_hardware(capsys) -> None:

@@ -30,6 +30,12 @@ void mk_hal_exit(int code);
  * 70 is EX_SOFTWARE from sysexits.h; kept clear of 1, which QEMU uses for its own start-up errors. */
 #define MK_EXIT_HARDFAULT 70
 
+/* OPTIONAL: the inference marker. The runtime calls mk_hal_marker(1) right before and mk_hal_marker(0) right after
+ * mk_model_invoke(), outside the timed window, so a GPIO driven here can feed an external power meter's logic input
+ * (PPK2, Joulescope) that cuts its trace into inferences (docs/energy.md). The runtime has a weak no-op default
+ * (GCC/Clang), so a HAL without a marker pin defines nothing. Keep it a single pin write: it must not block. */
+void mk_hal_marker(int on);
+
 /* A short name of the board, for the handshake. */
 const char *mk_hal_board_name(void);
 

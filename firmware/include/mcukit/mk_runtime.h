@@ -19,6 +19,14 @@
 #define MK_MAX_LAYERS 256
 #endif
 
+/* Current sensor (built only with -DMK_INA219, which the project generator adds with MK_INA219_ADDRESS,
+ * MK_INA219_CONFIG_WORD and MK_INA219_CALIBRATION_WORD for a board with a [current_sensor]): the runtime initialises
+ * the INA219 at start (a text line says whether it answered; without it the run goes on with no samples), samples it
+ * just before and just after every invoke and, in profiled invokes, between layers at most once per conversion, and
+ * sends the samples as SENSOR records before TIMING (docs/energy.md). Sampling between layers is taken out of the
+ * reported total time. Options: MK_INA219_CHANNEL (0), MK_INA219_MAX_SAMPLES per invoke (64). Without MK_INA219 the
+ * runtime contains no sensor code. */
+
 /* Initialise the board (mk_hal_init), print the "mcukit ready ..." line and serve host commands until BYE, which
  * ends with mk_hal_exit(0). Does not return unless mk_hal_exit does, in which case it keeps serving. */
 void mk_runtime_run(void);

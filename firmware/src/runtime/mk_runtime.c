@@ -5,6 +5,7 @@
 #include "mcukit/mk_hal.h"
 #include "mcukit/mk_protocol.h"
 #include "mcukit/mk_runtime.h"
+#include "mk_sense.h"
 
 /* Inputs whose fill level the runtime tracks; a model with more is refused at HELLO. */
 #ifndef MK_MAX_IO
@@ -57,7 +58,13 @@ void mk_profile_layer_end(int i) {
     if (!mk_profiling || i < 0 || i >= MK_MAX_LAYERS) return;
     /* Unsigned subtraction is right across one counter wrap. */
     mk_layer_ticks[i] += mk_hal_counter() - mk_layer_start;
+    mk_sense_between_layers(); /* after the layer's time is taken, before the next layer's starts */
 }
+
+/* No marker pin unless the HAL has one (mk_hal.h). Weak, so a HAL's own definition wins at link time. */
+#if defined(__GNUC__)
+__attribute__((weak)) void mk_hal_marker(int on) { (void)on; }
+#endif
 
 static void mk_write_str(const char *s) { mk_hal_write((const uint8_t *)s, strlen(s)); }
 
@@ -101,6 +108,7 @@ static void mk_handle_hello(uint8_t seq) {
     const char *version = MK_VERSION_STRING;
     const char *hash = mk_model_hash();
     const char *unit = mk_hal_counter_unit();
+    mk_sense_hello();
     memset(&mk_rt.filled, 0, sizeof mk_rt.filled);
     mk_rt.invokes = 0;
     mk_rt.errors = 0;
@@ -211,6 +219,7 @@ static void mk_send_results(uint8_t seq) {
             n_layer_frames++;
         }
     }
+    mk_sense_send(seq);
     uint8_t t[13];
     mk_put_u32(&t[0], mk_rt.last_ticks);
     mk_put_u32(&t[4], mk_rt.invokes);
@@ -243,15 +252,21 @@ static void mk_handle_invoke(uint8_t seq, const uint8_t *p, size_t n, int replay
     mk_rt.last_flags = (uint8_t)(p[0] & MK_INVOKE_PROFILE);
     memset(mk_layer_ticks, 0, sizeof mk_layer_ticks);
     mk_profiling = (uint8_t)(mk_rt.last_flags & MK_INVOKE_PROFILE);
+    /* The marker brackets exactly the timed window; sensor samples sit just outside it (and between layers when
+     * profiling, where their time is taken out of the total below). */
+    mk_sense_before();
+    mk_hal_marker(1);
     const uint32_t t0 = mk_hal_counter();
     const int rc = mk_model_invoke();
     const uint32_t t1 = mk_hal_counter();
+    mk_hal_marker(0);
+    mk_sense_after();
     mk_profiling = 0;
     mk_rt.last_invoke_ran = 1;
     memset(&mk_rt.filled, 0, sizeof mk_rt.filled);
     mk_rt.invokes++;
     mk_rt.last_invoke_rc = rc;
-    mk_rt.last_ticks = t1 - t0;
+    mk_rt.last_ticks = t1 - t0 - mk_sense_overhead();
     if (rc != 0) {
         mk_send_error(seq, MK_MSG_INVOKE, MK_PERR_MODEL, (uint32_t)rc, "model invoke failed");
         return;
@@ -304,6 +319,7 @@ void mk_runtime_run(void) {
     mk_write_str(" version=" MK_VERSION_STRING " model=");
     mk_write_str(mk_model_hash());
     mk_write_str("\r\n");
+    mk_sense_start();
     uint32_t last_rx = mk_hal_millis();
     for (;;) {
         uint8_t buf[64];

@@ -11,12 +11,26 @@
  * - Crashes: where the core's start-up file declares HardFault_Handler weak (CMSIS start-up files, STM32duino), a
  *   fault is recorded in RAM that survives the reset and the board resets; the next mk_hal_init() reports
  *   "HARDFAULT pc=0x... lr=0x... (before reset)" once the host connects. ArduinoCore-mbed (ARDUINO_ARCH_MBED) has
- *   its own strong fault handler (it halts and prints on the hardware UART), so there the host sees a timeout. */
+ *   its own strong fault handler (it halts and prints on the hardware UART), so there the host sees a timeout.
+ * - I2C (mk_i2c.h) over the core's `Wire` at MK_I2C_HZ (400 kHz), compiled when the project has a current sensor
+ *   (-DMK_INA219) or asks for it (-DMK_I2C_WIRE); only then does the program depend on the Wire library.
+ * - Inference marker (mk_hal_marker): with -DMK_MARKER_PIN=<pin> that pin is driven high while the model runs, for
+ *   an external meter's logic input; without it the runtime's no-op default is used. */
 #include <Arduino.h>
 #include <string.h>
 
+#if defined(MK_INA219) && !defined(MK_I2C_WIRE)
+#define MK_I2C_WIRE 1
+#endif
+#if MK_I2C_WIRE
+#include <Wire.h>
+#endif
+
 extern "C" {
 #include "mcukit/mk_hal.h"
+#if MK_I2C_WIRE
+#include "mcukit/mk_i2c.h"
+#endif
 }
 
 #ifndef MK_BAUD
@@ -24,6 +38,9 @@ extern "C" {
 #endif
 #ifndef MK_BOARD_NAME
 #define MK_BOARD_NAME "arduino"
+#endif
+#ifndef MK_I2C_HZ
+#define MK_I2C_HZ 400000u /* fast mode: an INA219 four-register sample takes ~0.5 ms (~2 ms at 100 kHz) */
 #endif
 #ifndef MK_WAIT_FOR_HOST_MS
 #define MK_WAIT_FOR_HOST_MS 0u /* 0: wait for the host forever (benchmarks need it) */
@@ -96,6 +113,14 @@ extern "C" void mk_hal_init(void) {
         Serial.flush();
     }
     s_fault.magic = 0u;
+#if MK_I2C_WIRE
+    Wire.begin();
+    Wire.setClock(MK_I2C_HZ);
+#endif
+#ifdef MK_MARKER_PIN
+    pinMode(MK_MARKER_PIN, OUTPUT);
+    digitalWrite(MK_MARKER_PIN, LOW);
+#endif
 }
 
 extern "C" void mk_hal_write(const uint8_t *data, size_t n) {
@@ -182,6 +207,58 @@ extern "C" void mk_hal_exit(int code) {
 extern "C" const char *mk_hal_board_name(void) {
     return MK_BOARD_NAME;
 }
+
+/* ---- I2C over Wire (mk_i2c.h) ------------------------------------------------------------------------------ */
+#if MK_I2C_WIRE
+/* endTransmission() status: 0 success, 2 address NACK, 3 data NACK, anything else a bus error or time-out. */
+static int mk_wire_status(uint8_t status) {
+    if (status == 0u) {
+        return MK_I2C_OK;
+    }
+    return (status == 2u || status == 3u) ? MK_I2C_NACK : MK_I2C_ERROR;
+}
+
+extern "C" int mk_i2c_write_reg(uint8_t addr, uint8_t reg, const uint8_t *data, size_t n) {
+    Wire.beginTransmission(addr);
+    Wire.write(reg);
+    for (size_t i = 0u; i < n; ++i) {
+        Wire.write(data[i]);
+    }
+    return mk_wire_status(static_cast<uint8_t>(Wire.endTransmission()));
+}
+
+extern "C" int mk_i2c_read_reg(uint8_t addr, uint8_t reg, uint8_t *data, size_t n) {
+    if (n > 255u) {
+        return MK_I2C_ERROR; /* Wire's buffer is far smaller; the INA219 reads 2 bytes */
+    }
+    Wire.beginTransmission(addr);
+    Wire.write(reg);
+    /* No stop between the pointer write and the read: a repeated start, as register reads expect. */
+    const int rc = mk_wire_status(static_cast<uint8_t>(Wire.endTransmission(false)));
+    if (rc != MK_I2C_OK) {
+        return rc;
+    }
+    const size_t got = static_cast<size_t>(Wire.requestFrom(addr, static_cast<uint8_t>(n)));
+    if (got != n) {
+        return MK_I2C_NACK;
+    }
+    for (size_t i = 0u; i < n; ++i) {
+        const int c = Wire.read();
+        if (c < 0) {
+            return MK_I2C_ERROR;
+        }
+        data[i] = static_cast<uint8_t>(c);
+    }
+    return MK_I2C_OK;
+}
+#endif
+
+/* ---- inference marker (mk_hal.h) --------------------------------------------------------------------------- */
+#ifdef MK_MARKER_PIN
+extern "C" void mk_hal_marker(int on) {
+    digitalWrite(MK_MARKER_PIN, on ? HIGH : LOW);
+}
+#endif
 
 /* ---- entry point: the Arduino core owns main(), so setup() runs the application once ---------------------- */
 
