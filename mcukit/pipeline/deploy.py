@@ -156,10 +156,10 @@ def _run_samples(built: BuiltFirmware, samples: Samples, opts: DeployOptions, re
     completes, `latency` is in estimated cycles (with ms, an estimate), `instructions` exact and `energy` modeled
     (mcukit.measure.bench.emulated_timing), and `device_counter` keeps the firmware's SysTick figures as a
     cross-check. Until then, and after a failure, `latency` holds the SysTick figures."""
-    board = opts.board
     from mcukit.measure.timing_model import MODELS
 
-    # an emulated core without a timing model would still count, but could not price: keep SysTick figures there
+    board = opts.board
+    # A core without a timing model has no estimate to report: it keeps the SysTick figures (docs/results-schema.md).
     counting = board.emulator is not None and not opts.port and board.core in MODELS
     rows: list = []
     ticks: list[int] = []

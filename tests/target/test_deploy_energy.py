@@ -24,6 +24,9 @@ pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).parents[1] / "data" / "golden"
 BOARD = "qemu-m4"
+# Instructions the firmware runs between its two counter reads outside mk_model_invoke. Measured on qemu-m4 over 40
+# inferences each of fc_stack and kws: SysTick minus exact count from -12 to +60, i.e. 20 to 28 instructions.
+HAL_READ_OVERHEAD = 32
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +57,12 @@ def test_exact_instructions_estimated_cycles_and_modeled_energy(inputs, deploy_e
     assert ins["min"] == ins["max"] == again["instructions"]["median"] == ins["median"] > 0
     assert sum(ins["per_class"].values()) == ins["median"]
 
-    # the firmware's own SysTick reading (QEMU -icount: 1 instruction per virtual ns) agrees to its resolution
+    # the firmware's own SysTick reading (QEMU -icount: 1 instruction per virtual ns) agrees to its resolution; it
+    # also holds the instructions between its two counter reads outside mk_model_invoke (the call, the HAL read)
     dev = data["device_counter"]
     assert dev["unit"] == "instructions" and dev["resolution"] > 1
-    assert abs(dev["median"] - ins["median"]) <= dev["resolution"], (dev, ins["median"])
+    diff = dev["median"] - ins["median"]
+    assert -dev["resolution"] < diff < dev["resolution"] + HAL_READ_OVERHEAD, (dev, ins["median"])
 
     lat = data["latency"]
     model = get_model(board.core)

@@ -120,7 +120,40 @@ static inline uint32_t __sel(uint32_t a, uint32_t b)
     }
     return out;
 }
+
+/* QADD16: two saturating signed halfword additions. */
+static inline int32_t __qadd16(int32_t a, int32_t b)
+{
+    const uint32_t x = (uint32_t)a, y = (uint32_t)b;
+    return (int32_t)mk_compat_pack16(mk_compat_ssat(mk_compat_h(x, 0) + mk_compat_h(y, 0), 16),
+                                     mk_compat_ssat(mk_compat_h(x, 1) + mk_compat_h(y, 1), 16));
+}
+
+/* SSUB16: two modular halfword differences; GE[1:0] from the bottom one (a >= b), GE[3:2] from the top one, so
+ * SEL then picks whole halfwords. */
+static inline int32_t __ssub16(int32_t a, int32_t b)
+{
+    const uint32_t x = (uint32_t)a, y = (uint32_t)b;
+    const int32_t d0 = mk_compat_h(x, 0) - mk_compat_h(y, 0), d1 = mk_compat_h(x, 1) - mk_compat_h(y, 1);
+    mk_compat_ge = (d0 >= 0 ? 3u : 0u) | (d1 >= 0 ? 12u : 0u);
+    return (int32_t)mk_compat_pack16(d0, d1);
+}
 #endif /* DSP instructions or emulation */
+
+/* SMMULR: the high word of a * b rounded, (a * b + 2^31) >> 32 (ACLE has no intrinsic for it). */
+#if MK_DSP_NATIVE
+static inline int32_t mk_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#else
+static inline int32_t mk_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * (int64_t)b + (1LL << 31)) >> 32);
+}
+#endif
 
 /* Rotate right: GCC's <arm_acle.h> has no __ror, and this pattern compiles to one ROR (or folds into the
  * rotated operand of SXTB16/SXTAB16). r in 1..31. */
