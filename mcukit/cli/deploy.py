@@ -114,7 +114,9 @@ def timing_rows(r: dict) -> list[tuple[str, str]]:
         rows.append(("instructions", f"exact counts {ins['reason'].split(':')[0]}"))
     energy = r.get("energy") or {}
     if energy.get("uj_per_inference") is not None:
-        text = (f"{energy['uj_per_inference']:,.3f} uJ per inference "
-                f"[{str(energy.get('source', '')).upper()}: {energy.get('basis', '')}]")
+        # The table keeps the first clause of the basis; the JSON has all of it (datasheet, cycle source).
+        basis = str(energy.get("basis", "")).split(";")[0]
+        text = (f"{energy['uj_per_inference']:,.1f} uJ per inference "
+                f"[{str(energy.get('source', '')).upper()}: {basis}]")
         rows.append(("energy", text))
     return rows
