@@ -16,7 +16,8 @@
 
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
-    SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_KERNELS
+    SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
+    SC_REQUANT_SHORT_DSP, SC_KERNELS
 };
 
 /* Per variant: trials run and trials whose output differed from the portable kernel. */
@@ -169,6 +170,51 @@ static void sc_conv(void)
 #endif
 }
 
+/* The compile-time forms of mk_depthwise_conv_3x3_folded_s8_dsp (mirror of dw3x3_forms in
+ * mcukit/codegen/ops/_isa.py): int16 weights per group of 4 channels and tap as channels 0, 2, 1, 3; per group a
+ * table of folded bias, multiplier, left + 1, 2^e, e + 1. Returns 0 when the layer is not eligible (as the Python
+ * side returns None). */
+static int16_t sc_w16[SC_BUF];
+static int32_t sc_tab[5 * 256 + 20];
+
+static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offset, int32_t per_channel)
+{
+    static const int lane[4] = {0, 2, 1, 3};
+    const int32_t groups = (c_all + 3) / 4;
+    memset(sc_w16, 0, sizeof(int16_t) * (size_t)(groups * 36));
+    memset(sc_tab, 0, sizeof(int32_t) * (size_t)(groups * 20));
+    for (int32_t c = 0; c < c_all; ++c) {
+        int64_t sum = 0, abs_sum = 0;
+        for (int32_t t = 0; t < 9; ++t) {
+            const int32_t w = sc_w[t * c_all + c];
+            sum += w;
+            abs_sum += w < 0 ? -w : w;
+        }
+        const int64_t folded = (bias ? bias[c] : 0) + (int64_t)input_offset * sum;
+        const int32_t shift = sc_shift[per_channel ? c : 0];
+        const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
+        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) << (left + 1);
+        if (bound >= (1LL << 30) || e > 29) {
+            return 0;
+        }
+        const int32_t g = c / 4, q = c % 4;
+        for (int32_t t = 0; t < 9; ++t) {
+            for (int k = 0; k < 4; ++k) {
+                if (lane[k] == q) {
+                    sc_w16[g * 36 + t * 4 + k] = sc_w[t * c_all + c];
+                }
+            }
+        }
+        int32_t *tab = sc_tab + g * 20 + q;
+        tab[0] = (int32_t)folded;
+        tab[4] = sc_mult[per_channel ? c : 0];
+        tab[8] = left + 1;
+        tab[12] = (int32_t)(1u << e);
+        tab[16] = e + 1;
+    }
+    return 1;
+}
+
 static void sc_depthwise(void)
 {
     mk_depthwise_conv_params p;
@@ -209,6 +255,10 @@ static void sc_depthwise(void)
     sc_check(SC_DW_DSP, mk_depthwise_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
     if (three && p.depth_multiplier == 1) {
         sc_check(SC_DW3X3_DSP, mk_depthwise_conv_3x3_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+        if (sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.per_channel)) {
+            sc_check(SC_DW3X3_FOLDED_DSP, mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_w16, sc_tab, sc_out),
+                     n_out);
+        }
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_DW_MVE, mk_depthwise_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
@@ -326,6 +376,35 @@ static void sc_requantize(void)
     mk_sc_fails[SC_REQUANT_DSP] += bad ? 1 : 0;
 }
 
+/* mk_dsp_requantize_short vs mk_requantize over its precondition: 64 random (acc, multiplier, shift) per trial
+ * with |acc| * 2^(left+1) < 2^30 and e <= 29, acc drawn from the whole allowed range, from small values and from
+ * the range's edges, multipliers from [2^30, 2^31) plus 0. Ties (acc * m exactly half-way) are rare at random, so
+ * every fourth pair uses m = 2^30 with an odd acc, which makes the rounding shift see exact halves. */
+static void sc_requantize_short(void)
+{
+    int32_t bad = 0;
+    for (int32_t i = 0; i < 64; ++i) {
+        const uint32_t r = sc_rand();
+        const int32_t shift = sc_range(-29, 8);
+        const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
+        const int32_t lim = (int32_t)((1u << (29 - left)) - 1u); /* |acc| <= lim: |acc| << (left+1) < 2^30 */
+        int32_t acc;
+        switch (r & 3u) {
+        case 0: acc = sc_range(-lim, lim); break;
+        case 1: acc = sc_range(-70000, 70000); acc = acc > lim ? lim : (acc < -lim ? -lim : acc); break;
+        case 2: acc = (r & 4u) ? lim - (int32_t)(sc_rand() & 7u) : -lim + (int32_t)(sc_rand() & 7u); break;
+        default: acc = sc_range(-lim, lim) | 1; break;
+        }
+        const int32_t mult = (r & 0x3 << 4) == 0 ? 0x40000000
+                             : (r & 0x3Fu << 6) == 0 ? 0
+                                                      : (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
+        bad |= mk_dsp_requantize_short(acc, mult, left + 1, (int32_t)(1u << e), e + 1) !=
+               mk_requantize(acc, mult, shift);
+    }
+    mk_sc_runs[SC_REQUANT_SHORT_DSP] += 1;
+    mk_sc_fails[SC_REQUANT_SHORT_DSP] += bad ? 1 : 0;
+}
+
 /* Run `trials` random trials of every family from `seed`; returns the number of failed comparisons. */
 int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
 {
@@ -341,6 +420,7 @@ int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
         sc_pool();
         sc_add();
         sc_requantize();
+        sc_requantize_short();
     }
     int32_t fails = 0;
     for (int k = 0; k < SC_KERNELS; ++k) {

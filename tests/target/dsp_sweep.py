@@ -254,6 +254,15 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _prune(folder: Path, prefix: str, keep: int) -> None:
+    """Keep the newest `keep` cached ELFs of one (tag, board, rounding): kernels under edit make a new one each
+    time."""
+    elfs = sorted(folder.glob(f"{prefix}*.elf"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in elfs[keep:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
 def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[SweepModel, ...] | None = None,
                 samples: int = 4, selfcheck: tuple[int, int] | None = None, firmware: Path | None = None,
                 tag: str = "full") -> SweepBuild:
@@ -288,7 +297,7 @@ def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[Swe
         h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     key = h.hexdigest()[:24]
     root = cache_dir() / "dsp-sweep"
-    elf = root / "elf" / f"{board.name}-{rounding}-{key}.elf"
+    elf = root / "elf" / f"{tag}-{board.name}-{rounding}-{key}.elf"
     meta = elf.with_suffix(".json")
     args = dict(board=board, rounding=rounding, models=models, inputs=tuple(inputs), samples=samples)
     if elf.is_file() and meta.is_file():
@@ -313,6 +322,7 @@ def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[Swe
         os.replace(tmp, elf)
         meta.write_text(json.dumps({"flash_bytes": fw.sizes.flash_bytes, "ram_bytes": fw.sizes.ram_bytes,
                                     "models": [m.name for m in models], "samples": samples}))
+        _prune(elf.parent, f"{tag}-{board.name}-{rounding}-", keep=3)
     return SweepBuild(elf=elf, cached=False, build_seconds=fw.build_seconds, flash_bytes=fw.sizes.flash_bytes,
                       ram_bytes=fw.sizes.ram_bytes, **args)
 

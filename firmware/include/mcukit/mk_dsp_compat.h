@@ -140,21 +140,6 @@ static inline int32_t __ssub16(int32_t a, int32_t b)
 }
 #endif /* DSP instructions or emulation */
 
-/* SMMULR: the high word of a * b rounded, (a * b + 2^31) >> 32 (ACLE has no intrinsic for it). */
-#if MK_DSP_NATIVE
-static inline int32_t mk_smmulr(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-#else
-static inline int32_t mk_smmulr(int32_t a, int32_t b)
-{
-    return (int32_t)(((int64_t)a * (int64_t)b + (1LL << 31)) >> 32);
-}
-#endif
-
 /* Rotate right: GCC's <arm_acle.h> has no __ror, and this pattern compiles to one ROR (or folds into the
  * rotated operand of SXTB16/SXTAB16). r in 1..31. */
 static inline int32_t mk_ror(int32_t x, unsigned r)

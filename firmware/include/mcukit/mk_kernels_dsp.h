@@ -42,6 +42,27 @@ static inline int32_t mk_dsp_requantize(int32_t x, int32_t multiplier, int32_t s
     return (h >> right) + ((h & mask) > threshold ? 1 : 0);
 }
 
+/* mk_requantize(acc, m, shift) in five instructions (SMMULR, shifts, adds) for a SMALL accumulator, with the
+ * per-channel constants lsh = left + 1, rnd = 2^e, rsh = e + 1 (left = max(shift, 0), e = max(-shift, 0)).
+ * Precondition (checked at compile time by the code generator): |acc| * 2^(left+1) < 2^30, e <= 29, m >= 0.
+ *  - gemmlowp's doubling high multiply floor((a * m + 2^30) / 2^31) of a = acc << left equals the rounded high
+ *    word SMMULR(2a, m) = floor((2a * m + 2^31) / 2^32), and 2a fits in int32;
+ *  - its rounding divide by 2^e (ties away from zero) is floor((h + 2^(e-1) - [h < 0]) / 2^e) for e >= 1, which
+ *    equals floor((2h + 2^e - [h < 0]) / 2^(e+1)) for every e >= 0: for e >= 1, 2h + 2^e is even, so subtracting
+ *    1 instead of 2 never crosses a multiple of 2^(e+1); for e = 0 it is h. No intermediate overflows (|h| < 2^29).
+ * tests/host/dsp_selfcheck.c compares it with mk_requantize over the whole precondition range. */
+static inline int32_t mk_dsp_requantize_short(int32_t acc, int32_t m, int32_t lsh, int32_t rnd, int32_t rsh)
+{
+    const int32_t a = (int32_t)((uint32_t)acc << lsh);
+#if defined(__ARM_FEATURE_DSP) && !defined(MK_DSP_FORCE_EMULATION)
+    int32_t h;
+    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(a), "r"(m));
+#else
+    const int32_t h = (int32_t)(((int64_t)a * (int64_t)m + (1LL << 31)) >> 32);
+#endif
+    return (h * 2 + rnd + (h >> 31)) >> rsh;
+}
+
 /* CONV_2D, any filter/stride/dilation/padding/groups, as mk_conv_s8. */
 mk_status mk_conv_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                          int8_t *output);
@@ -68,6 +89,17 @@ mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8
  * unrolled taps, no bounds checks for windows inside the image. MK_ERR_ARG for other shapes. */
 mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
                                        const int8_t *weights, const int32_t *bias, int8_t *output);
+
+/* The same 3x3 depthwise conv on compile-time forms of its constants (mcukit/codegen/ops/_isa.py dw3x3_forms), for
+ * layers whose accumulators the code generator proved small (dw3x3_forms returns None otherwise and the layer
+ * keeps mk_depthwise_conv_3x3_s8_dsp). Channels in groups of 4 (the last one zero-padded):
+ *  - weights: int16 [group][tap 0..8][4] = w[tap][4g], w[tap][4g+2], w[tap][4g+1], w[tap][4g+3];
+ *  - table: int32 [group][5][4], rows over the group's 4 channels: bias + input_offset * sum(w) (the input offset
+ *    folded), multiplier, left + 1, 2^e, e + 1 (left = max(shift, 0), e = max(-shift, 0) <= 29), valid when
+ *    (|bias'| + 128 * sum|w|) << (left + 1) < 2^30 for every channel.
+ * multipliers/shifts in the params are not read. MK_ERR_ARG for other shapes or an activation range beyond int8. */
+mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                              const int16_t *weights, const int32_t *table, int8_t *output);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features x 2 rows per step). */
 mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

@@ -99,3 +99,34 @@ def fold_input_offset(bias: np.ndarray | None, w: np.ndarray, input_offset: int)
     b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
     folded = (b + int(input_offset) * rows.sum(axis=1)) & 0xFFFFFFFF
     return folded.astype(np.uint32).view(np.int32)
+
+
+# Depthwise 3x3 on compile-time forms (mk_depthwise_conv_3x3_folded_s8_dsp; layouts in mk_kernels_dsp.h).
+DW3X3_FOLDED_KERNEL = "mk_depthwise_conv_3x3_folded_s8_dsp"
+
+
+def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
+                shifts: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """1HWO 3x3 int8 weights -> (int16 weights, int32 requantization table) for the folded 3x3 depthwise kernel,
+    or None when an accumulator could be too large for its short requantization: the kernel needs
+    (|bias'| + 128 * sum|w|) * 2^(left + 1) < 2^30 and a right shift e <= 29 for every channel, where
+    bias' = bias + input_offset * sum(w) (the folded bias: padded taps read the zero point, which cancels it).
+    `multipliers`/`shifts` have one entry per channel or a single per-tensor entry."""
+    wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
+    c = wt.shape[1]
+    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = b + int(input_offset) * wt.sum(axis=0)
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    left = np.maximum(shift, 0)
+    e = np.maximum(-shift, 0)
+    bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) << (left + 1)
+    if np.any(bound >= 1 << 30) or np.any(e > 29) or np.any(mult < 0):
+        return None
+    groups = (c + 3) // 4
+    pad = groups * 4 - c
+    wp = np.pad(wt, ((0, 0), (0, pad))).reshape(9, groups, 4)[:, :, [0, 2, 1, 3]]  # even, then odd channels
+    weights = wp.transpose(1, 0, 2).reshape(-1).astype(np.int16)
+    rows = np.stack([folded, mult, left + 1, np.left_shift(1, e), e + 1])  # [5][channel]
+    table = np.pad(rows, ((0, 0), (0, pad))).reshape(5, groups, 4).transpose(1, 0, 2).reshape(-1)
+    return weights, table.astype(np.int32)

@@ -5,8 +5,8 @@ Weights stay in TFLite's 1HWO layout; per-channel weight scales are along the la
 
 from __future__ import annotations
 
-from mcukit.codegen.kernel_call import KernelCall, LowerOptions, array, tensor
-from mcukit.codegen.ops._isa import depthwise_kernel
+from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, depthwise_kernel, dw3x3_forms
 from mcukit.codegen.ops.conv import (
     act_range,
     bias_arg,
@@ -58,11 +58,23 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         dilation_w=opts.dilation_w, pad_top=pad_top, pad_left=pad_left, input_offset=-xz, output_offset=yz,
         act_min=lo, act_max=hi, per_channel=per_channel, multipliers=array("mult"), shifts=array("shift"),
     )
+    kernel = depthwise_kernel(options, fh, fw, mult, opts.dilation_h, opts.dilation_w)
+    args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
+    arrays = (m_arr, s_arr)
+    bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
+    if kernel == "mk_depthwise_conv_3x3_s8_dsp" and (bias_t is None or bias_t.is_constant):
+        # Compile-time forms (int16 weights, folded bias and requantization table) when the accumulators are
+        # provably small enough for the short requantization (docs/kernels.md); otherwise the generic 3x3 kernel.
+        forms = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
+        if forms is not None:
+            kernel = DW3X3_FOLDED_KERNEL
+            arrays += (CArray("w_dw16", "int16_t", forms[0]), CArray("dw_table", "int32_t", forms[1]))
+            args = (args[0], array("w_dw16"), array("dw_table"), args[3])
     return KernelCall(
-        kernel=depthwise_kernel(options, fh, fw, mult, opts.dilation_h, opts.dilation_w),
+        kernel=kernel,
         params_type="mk_depthwise_conv_params",
         params=params,
-        args=(tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0])),
-        arrays=(m_arr, s_arr),
+        args=args,
+        arrays=arrays,
         macs=n * oh * ow * oc * fh * fw,
     )

@@ -6,7 +6,7 @@
  *
  * - Link: `Serial` (USB CDC on nano33/xiao/pico, the ST-LINK virtual COM port on Nucleo boards). init waits for the
  *   host to open the port, so nothing the firmware says before that is lost.
- * - Counter: the DWT cycle counter on cores that have one (M3/M4/M7/M33), in "cycles" at F_CPU; micros() on the
+ * - Counter: the DWT cycle counter on cores that have one (M3/M4/M7/M33/M55), in "cycles" at F_CPU; micros() on the
  *   M0+ (no DWT CYCCNT), in "us".
  * - Crashes: where the core's start-up file declares HardFault_Handler weak (CMSIS start-up files, STM32duino), a
  *   fault is recorded in RAM that survives the reset and the board resets; the next mk_hal_init() reports
@@ -46,7 +46,9 @@ extern "C" {
 #define MK_WAIT_FOR_HOST_MS 0u /* 0: wait for the host forever (benchmarks need it) */
 #endif
 
-#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+/* M3 (7-M), M4/M7 (7E-M), M33 (8-M Mainline) and M55 (8.1-M Mainline) have DWT CYCCNT; the M0+ does not. */
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+    defined(__ARM_ARCH_8_1M_MAIN__)
 #define MK_HAS_DWT 1
 #else
 #define MK_HAS_DWT 0

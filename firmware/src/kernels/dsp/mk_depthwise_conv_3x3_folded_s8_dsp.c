@@ -4,9 +4,8 @@
  * Why it is faster: per group of 4 channels and tap, one LDR of the inputs, two SXTB16 (the input offset is folded
  * into the bias, so no SXTAB16 offset register), one LDRD of weights already widened to int16 and four
  * SMLABB/SMLATT. The accumulators start from the folded bias. The requantization uses a per-channel table that the
- * code generator only emits when it has proved every accumulator small enough (|acc| * 2^(left+1) < 2^30, right
- * shift <= 29): then gemmlowp's doubling high multiply is one SMMULR of 2 * acc, and its rounding shift
- * (ties away from zero) is (2h + 2^e + (h < 0 ? -1 : 0)) >> (e + 1) - see mk_dw3_requant. The output offset and
+ * code generator only emits when it has proved every accumulator small enough, so the double rounding is
+ * mk_dsp_requantize_short (one SMMULR and four ALU instructions, mk_kernels_dsp.h). The output offset and
  * the clamp then run on two channels per instruction (QADD16, SSUB16/SEL) and four outputs go out as one word.
  *
  * Padding: a tap outside the image reads the input zero point (a row of it on the stack), which adds
@@ -28,15 +27,11 @@ static inline int32_t mk_dw3_load(const int8_t *x, int32_t n)
     return v;
 }
 
-/* gemmlowp's double rounding under the table's precondition: h = floor((acc' * m + 2^30) / 2^31) with
- * acc' = acc << left is SMMULR(acc << (left + 1), m); the rounding divide by 2^e, ties away from zero, is
- * floor((h + 2^(e-1) - [h < 0]) / 2^e) for e >= 1, which equals floor((2h + 2^e - [h < 0]) / 2^(e+1)) for every
- * e >= 0 (2h + 2^e is even for e >= 1, so subtracting 1 instead of 2 never crosses a multiple of 2^(e+1); for
- * e = 0 it gives h). Saturated to int16 for the packed epilogue (the final clamp is inside int8). */
+/* mk_dsp_requantize_short with this channel's table entries, saturated to int16 for the packed epilogue (the
+ * final clamp is inside int8, so saturating first changes nothing). */
 static inline int32_t mk_dw3_requant(int32_t acc, const int32_t *t)
 {
-    const int32_t h = mk_smmulr((int32_t)((uint32_t)acc << t[8]), t[4]);
-    return __ssat((h * 2 + t[12] + (h >> 31)) >> t[16], 16);
+    return __ssat(mk_dsp_requantize_short(acc, t[4], t[8], t[12], t[16]), 16);
 }
 
 /* Offset, clamp and store four channels. Even channels (0, 2) and odd ones (1, 3) form halfword pairs, as
