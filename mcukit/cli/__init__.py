@@ -50,8 +50,14 @@ def cli(debug: bool, verbose: bool) -> None:
 
     \b
     Typical use:
-      mcukit quantize kws.h5            # Keras -> int8 .tflite, with a fidelity report
-      mcukit inspect kws.tflite         # ops, MACs, params, memory
-      mcukit compile kws.tflite -o out  # model -> plain C (no interpreter, no heap)
+      mcukit deploy kws.h5 --board nano33  # everything, ending in a bit-exact check
+      mcukit boards                        # boards, and what each was verified on
+      mcukit quantize kws.h5               # Keras -> int8 .tflite, with a fidelity report
+      mcukit inspect kws.tflite            # ops, MACs, params, memory
+      mcukit compile kws.tflite -o out     # model -> plain C (no interpreter, no heap)
+      mcukit bench kws.tflite --html r.html  # latency, per-layer cost, energy
+      mcukit test mcukit.toml --junit r.xml  # CI gate with budgets
+
+    The default board is qemu-m4, an emulated Cortex-M4 that needs no hardware.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")

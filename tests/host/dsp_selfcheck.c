@@ -223,7 +223,7 @@ static void sc_depthwise(void)
     p.batches = sc_range(1, 2);
     p.in_h = sc_range(1, 9);
     p.in_w = sc_range(1, 9);
-    p.in_c = sc_range(1, 40);
+    p.in_c = three && (sc_rand() & 3) == 0 ? sc_range(60, 90) : sc_range(1, 40); /* > 64: border chunks */
     p.depth_multiplier = three ? 1 : sc_range(1, 3);
     p.out_c = p.in_c * p.depth_multiplier;
     p.filter_h = three ? 3 : sc_range(1, 5);
@@ -395,8 +395,8 @@ static void sc_requantize_short(void)
         case 2: acc = (r & 4u) ? lim - (int32_t)(sc_rand() & 7u) : -lim + (int32_t)(sc_rand() & 7u); break;
         default: acc = sc_range(-lim, lim) | 1; break;
         }
-        const int32_t mult = (r & 0x3 << 4) == 0 ? 0x40000000
-                             : (r & 0x3Fu << 6) == 0 ? 0
+        const int32_t mult = (r & (0x3u << 4)) == 0 ? 0x40000000
+                             : (r & (0x3Fu << 6)) == 0 ? 0
                                                       : (int32_t)(0x40000000u + (sc_rand() & 0x3FFFFFFFu));
         bad |= mk_dsp_requantize_short(acc, mult, left + 1, (int32_t)(1u << e), e + 1) !=
                mk_requantize(acc, mult, shift);
