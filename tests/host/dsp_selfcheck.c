@@ -170,19 +170,18 @@ static void sc_conv(void)
 #endif
 }
 
-/* The compile-time forms of mk_depthwise_conv_3x3_folded_s8_dsp (mirror of dw3x3_forms in
- * mcukit/codegen/ops/_isa.py): int16 weights per group of 4 channels and tap as channels 0, 2, 1, 3; per group a
- * table of folded bias, multiplier, left + 1, 2^e, e + 1. Returns 0 when the layer is not eligible (as the Python
- * side returns None). */
-static int16_t sc_w16[SC_BUF];
-static int32_t sc_tab[5 * 256 + 20];
+/* The packed stream of mk_depthwise_conv_3x3_folded_s8_dsp (mirror of dw3x3_forms in mcukit/codegen/ops/_isa.py;
+ * layout in mk_kernels_dsp.h). Returns 0 when the layer is not eligible (where the Python side returns None). */
+static int32_t sc_packed[34 * 64];
 
 static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offset, int32_t per_channel)
 {
     static const int lane[4] = {0, 2, 1, 3};
     const int32_t groups = (c_all + 3) / 4;
-    memset(sc_w16, 0, sizeof(int16_t) * (size_t)(groups * 36));
-    memset(sc_tab, 0, sizeof(int32_t) * (size_t)(groups * 20));
+    if (groups > 64) {
+        return 0;
+    }
+    memset(sc_packed, 0, sizeof(int32_t) * (size_t)(groups * 34));
     for (int32_t c = 0; c < c_all; ++c) {
         int64_t sum = 0, abs_sum = 0;
         for (int32_t t = 0; t < 9; ++t) {
@@ -193,24 +192,24 @@ static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offs
         const int64_t folded = (bias ? bias[c] : 0) + (int64_t)input_offset * sum;
         const int32_t shift = sc_shift[per_channel ? c : 0];
         const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
-        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) << (left + 1);
-        if (bound >= (1LL << 30) || e > 29) {
+        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) * ((int64_t)1 << (left + 1));
+        if (bound >= (1LL << 30) || left > 7 || e > 29) {
             return 0;
         }
         const int32_t g = c / 4, q = c % 4;
+        int32_t *grp = sc_packed + g * 34;
         for (int32_t t = 0; t < 9; ++t) {
             for (int k = 0; k < 4; ++k) {
                 if (lane[k] == q) {
-                    sc_w16[g * 36 + t * 4 + k] = sc_w[t * c_all + c];
+                    const uint32_t v = (uint32_t)(sc_w[t * c_all + c] * (1 << (left + 1))) & 0xFFFFu;
+                    grp[2 * t + k / 2] |= (int32_t)(v << (16 * (k % 2)));
                 }
             }
         }
-        int32_t *tab = sc_tab + g * 20 + q;
-        tab[0] = (int32_t)folded;
-        tab[4] = sc_mult[per_channel ? c : 0];
-        tab[8] = left + 1;
-        tab[12] = (int32_t)(1u << e);
-        tab[16] = e + 1;
+        grp[18 + q] = (int32_t)(folded * ((int64_t)1 << (left + 1)));
+        grp[22 + q] = sc_mult[per_channel ? c : 0];
+        grp[26 + q] = (int32_t)(1u << e);
+        grp[30 + q] = e + 1;
     }
     return 1;
 }
@@ -256,7 +255,7 @@ static void sc_depthwise(void)
     if (three && p.depth_multiplier == 1) {
         sc_check(SC_DW3X3_DSP, mk_depthwise_conv_3x3_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
         if (sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.per_channel)) {
-            sc_check(SC_DW3X3_FOLDED_DSP, mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_w16, sc_tab, sc_out),
+            sc_check(SC_DW3X3_FOLDED_DSP, mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_packed, sc_out),
                      n_out);
         }
     }

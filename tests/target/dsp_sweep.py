@@ -46,6 +46,8 @@ SELFCHECK_C = ROOT / "tests" / "host" / "dsp_selfcheck.c"
 ROUNDINGS = {"tflm": 0, "litert": 1}  # rounding -> MK_SINGLE_ROUNDING
 FORMAT = "dsp-sweep-3"  # bump when the generated firmware layout changes (part of the cache key)
 OPTIMIZED = ("_dsp", "_mve")
+SAMPLES = 8  # random samples per model in the full sweep
+SELFCHECK = (0x5EED, 150)  # (seed, trials per family) of the self-check the full sweep firmware also runs
 SC_KERNELS = ("conv_dsp", "conv_1x1_dsp", "depthwise_dsp", "depthwise_3x3_dsp", "fully_connected_dsp",
               "avg_pool_dsp", "max_pool_dsp", "add_dsp", "conv_mve", "depthwise_mve", "fully_connected_mve",
               "conv_im2col_dsp", "requantize_dsp")
@@ -264,11 +266,12 @@ def _prune(folder: Path, prefix: str, keep: int) -> None:
 
 
 def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[SweepModel, ...] | None = None,
-                samples: int = 4, selfcheck: tuple[int, int] | None = None, firmware: Path | None = None,
+                samples: int = SAMPLES, selfcheck: tuple[int, int] | None = SELFCHECK, firmware: Path | None = None,
                 tag: str = "full") -> SweepBuild:
     """Build (or fetch from the cache) one firmware that runs `models` (default: the whole sweep for the board's
     ISA) on `samples` seeded random inputs each. `firmware`: the firmware tree to build from (default: mcukit's
-    own; a modified copy for mutation tests). `tag` names the kept project folder."""
+    own; a modified copy for mutation tests). `tag` names the kept project folder. The defaults are the full sweep,
+so equal arguments give the same cache key (the mutation test reuses the full sweep's ELF as its control)."""
     isa = tuple(board.isa.features)
     models = sweep_models(isa) if models is None else models
     fw_tree = (firmware or data_dir("firmware")).resolve()
@@ -299,11 +302,13 @@ def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[Swe
     root = cache_dir() / "dsp-sweep"
     elf = root / "elf" / f"{tag}-{board.name}-{rounding}-{key}.elf"
     meta = elf.with_suffix(".json")
-    args = dict(board=board, rounding=rounding, models=models, inputs=tuple(inputs), samples=samples)
+
+    def made(cached: bool, seconds: float, flash: int, ram: int) -> SweepBuild:
+        return SweepBuild(board, rounding, elf, models, tuple(inputs), samples, cached, seconds, flash, ram)
+
     if elf.is_file() and meta.is_file():
         info = json.loads(meta.read_text())
-        return SweepBuild(elf=elf, cached=True, build_seconds=0.0, flash_bytes=info["flash_bytes"],
-                          ram_bytes=info["ram_bytes"], **args)
+        return made(True, 0.0, info["flash_bytes"], info["ram_bytes"])
 
     project = root / "projects" / f"{tag}-{board.name}-{rounding}"
     with path_lock(project):
@@ -323,8 +328,7 @@ def build_sweep(board: Board, rounding: str, core: PioCore, *, models: tuple[Swe
         meta.write_text(json.dumps({"flash_bytes": fw.sizes.flash_bytes, "ram_bytes": fw.sizes.ram_bytes,
                                     "models": [m.name for m in models], "samples": samples}))
         _prune(elf.parent, f"{tag}-{board.name}-{rounding}-", keep=3)
-    return SweepBuild(elf=elf, cached=False, build_seconds=fw.build_seconds, flash_bytes=fw.sizes.flash_bytes,
-                      ram_bytes=fw.sizes.ram_bytes, **args)
+    return made(False, fw.build_seconds, fw.sizes.flash_bytes, fw.sizes.ram_bytes)
 
 
 # ---------------------------------------------------------------------------------------------- checking
@@ -377,3 +381,12 @@ def check_outputs(build: SweepBuild, transcript: Transcript) -> list[str]:
                                 f"(first at {int(bad[0])}: got {a[bad[0]]}, expected {b[bad[0]]}; "
                                 f"kernels {', '.join(m.kernels)})")
     return failures
+
+
+def selfcheck_counts(transcript: Transcript) -> dict[str, tuple[int, int]]:
+    """Self-check line "SC runs/fails ..." -> {variant: (trials run, trials that differed from portable)}."""
+    counts = {}
+    for name, item in zip(SC_KERNELS, transcript.selfcheck.split()[1:]):
+        runs, fails = (int(v) for v in item.split("/"))
+        counts[name] = (runs, fails)
+    return counts

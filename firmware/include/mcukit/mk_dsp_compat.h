@@ -129,6 +129,12 @@ static inline int32_t __qadd16(int32_t a, int32_t b)
                                      mk_compat_ssat(mk_compat_h(x, 1) + mk_compat_h(y, 1), 16));
 }
 
+/* UXTB16: bytes 0 and 2 zero-extended into the two halfwords. */
+static inline int32_t __uxtb16(int32_t a)
+{
+    return (int32_t)((uint32_t)a & 0x00FF00FFu);
+}
+
 /* SSUB16: two modular halfword differences; GE[1:0] from the bottom one (a >= b), GE[3:2] from the top one, so
  * SEL then picks whole halfwords. */
 static inline int32_t __ssub16(int32_t a, int32_t b)

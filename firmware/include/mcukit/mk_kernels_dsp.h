@@ -92,14 +92,15 @@ mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const 
 
 /* The same 3x3 depthwise conv on compile-time forms of its constants (mcukit/codegen/ops/_isa.py dw3x3_forms), for
  * layers whose accumulators the code generator proved small (dw3x3_forms returns None otherwise and the layer
- * keeps mk_depthwise_conv_3x3_s8_dsp). Channels in groups of 4 (the last one zero-padded):
- *  - weights: int16 [group][tap 0..8][4] = w[tap][4g], w[tap][4g+2], w[tap][4g+1], w[tap][4g+3];
- *  - table: int32 [group][5][4], rows over the group's 4 channels: bias + input_offset * sum(w) (the input offset
- *    folded), multiplier, left + 1, 2^e, e + 1 (left = max(shift, 0), e = max(-shift, 0) <= 29), valid when
- *    (|bias'| + 128 * sum|w|) << (left + 1) < 2^30 for every channel.
+ * keeps mk_depthwise_conv_3x3_s8_dsp). `packed`: per group of 4 channels (the last one zero-padded) 34 int32
+ * words, with s_c = 2^(left_c + 1), left = max(shift, 0), e = max(-shift, 0):
+ *  - words 2k, 2k+1 (tap k = 3 * fy + fx): int16 pairs (w[k][c0] s, w[k][c2] s) and (w[k][c1] s, w[k][c3] s);
+ *  - words 18..33, rows of 4 over c0..c3: (bias + input_offset * sum(w)) s (the input offset folded), multiplier,
+ *    2^e, e + 1;
+ * valid when (|bias + input_offset * sum(w)| + 128 * sum|w|) s < 2^30, left <= 7 and e <= 29 for every channel.
  * multipliers/shifts in the params are not read. MK_ERR_ARG for other shapes or an activation range beyond int8. */
 mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
-                                              const int16_t *weights, const int32_t *table, int8_t *output);
+                                              const int32_t *packed, int8_t *output);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features x 2 rows per step). */
 mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

@@ -106,12 +106,12 @@ DW3X3_FOLDED_KERNEL = "mk_depthwise_conv_3x3_folded_s8_dsp"
 
 
 def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
-                shifts: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """1HWO 3x3 int8 weights -> (int16 weights, int32 requantization table) for the folded 3x3 depthwise kernel,
-    or None when an accumulator could be too large for its short requantization: the kernel needs
-    (|bias'| + 128 * sum|w|) * 2^(left + 1) < 2^30 and a right shift e <= 29 for every channel, where
-    bias' = bias + input_offset * sum(w) (the folded bias: padded taps read the zero point, which cancels it).
-    `multipliers`/`shifts` have one entry per channel or a single per-tensor entry."""
+                shifts: list[int]) -> np.ndarray | None:
+    """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the folded 3x3 depthwise kernel
+    (34 words per group of 4 channels; layout in mk_kernels_dsp.h), or None when an accumulator could be too large
+    for its short requantization: the kernel needs (|bias'| + 128 * sum|w|) * 2^(left + 1) < 2^30, left <= 7 and
+    a right shift e <= 29 for every channel, where bias' = bias + input_offset * sum(w) (the folded bias: padded
+    taps read the zero point, which cancels it). `multipliers`/`shifts`: one entry per channel or one in all."""
     wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
     c = wt.shape[1]
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
@@ -121,12 +121,13 @@ def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multi
     left = np.maximum(shift, 0)
     e = np.maximum(-shift, 0)
     bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) << (left + 1)
-    if np.any(bound >= 1 << 30) or np.any(e > 29) or np.any(mult < 0):
+    if np.any(bound >= 1 << 30) or np.any(left > 7) or np.any(e > 29) or np.any(mult < 0):
         return None
     groups = (c + 3) // 4
     pad = groups * 4 - c
-    wp = np.pad(wt, ((0, 0), (0, pad))).reshape(9, groups, 4)[:, :, [0, 2, 1, 3]]  # even, then odd channels
-    weights = wp.transpose(1, 0, 2).reshape(-1).astype(np.int16)
-    rows = np.stack([folded, mult, left + 1, np.left_shift(1, e), e + 1])  # [5][channel]
-    table = np.pad(rows, ((0, 0), (0, pad))).reshape(5, groups, 4).transpose(1, 0, 2).reshape(-1)
-    return weights, table.astype(np.int32)
+    scaled = np.pad(wt << (left + 1), ((0, 0), (0, pad))).reshape(9, groups, 4)  # fits int16: |w| 2^8 <= 2^15
+    halves = (scaled[:, :, [0, 2, 1, 3]] & 0xFFFF).reshape(9, groups, 2, 2)  # (c0, c2), (c1, c3)
+    words = (halves[..., 0] | (halves[..., 1] << 16)).transpose(1, 0, 2).reshape(groups, 18)
+    rows = np.stack([folded << (left + 1), mult, np.left_shift(1, e), e + 1])  # [4][channel]
+    table = np.pad(rows, ((0, 0), (0, pad))).reshape(4, groups, 4).transpose(1, 0, 2).reshape(groups, 16)
+    return np.concatenate([words, table], axis=1).reshape(-1).astype(np.uint32).view(np.int32)

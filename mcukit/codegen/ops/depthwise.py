@@ -63,13 +63,13 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     arrays = (m_arr, s_arr)
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
     if kernel == "mk_depthwise_conv_3x3_s8_dsp" and (bias_t is None or bias_t.is_constant):
-        # Compile-time forms (int16 weights, folded bias and requantization table) when the accumulators are
-        # provably small enough for the short requantization (docs/kernels.md); otherwise the generic 3x3 kernel.
-        forms = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
-        if forms is not None:
+        # Compile-time forms (int16 weights, folded bias, requantization table: one stream) when the accumulators
+        # are provably small enough for the short requantization (docs/kernels.md); else the generic 3x3 kernel.
+        packed = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
+        if packed is not None:
             kernel = DW3X3_FOLDED_KERNEL
-            arrays += (CArray("w_dw16", "int16_t", forms[0]), CArray("dw_table", "int32_t", forms[1]))
-            args = (args[0], array("w_dw16"), array("dw_table"), args[3])
+            arrays += (CArray("dw_packed", "int32_t", packed),)
+            args = (args[0], array("dw_packed"), args[3])
     return KernelCall(
         kernel=kernel,
         params_type="mk_depthwise_conv_params",
