@@ -136,6 +136,10 @@ def render_project(
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     digest.update(board.platformio.platform_spec.encode())
+    local = board.platformio.local_dir
+    if local is not None:  # the local platform's builder decides flags and linking: a change must rebuild
+        for path in sorted(p for p in local.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(local)).encode() + b"\0" + path.read_bytes() + b"\0")
     return Project(directory=out.resolve(), board=board, env_name=env_name, fingerprint=digest.hexdigest())
 
 
