@@ -17,7 +17,8 @@
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
-    SC_REQUANT_SHORT_DSP, SC_KERNELS
+    SC_REQUANT_SHORT_DSP, SC_CONV1X1_SHORT_DSP, SC_CONV_IM2COL_SHORT_DSP, SC_ADD_LUT_DSP,
+    SC_KERNELS
 };
 
 /* Per variant: trials run and trials whose output differed from the portable kernel. */
@@ -112,6 +113,36 @@ static void sc_gemm_forms(int32_t out_c, int32_t k, const int32_t *bias, int32_t
     }
 }
 
+/* The short-epilogue table of mk_conv_1x1_short_s8_dsp / mk_conv_im2col_short_s8_dsp (mirror of gemm_rq_table in
+ * mcukit/codegen/ops/_isa.py; layout in mk_kernels_dsp.h), from sc_bias_f. Returns 0 when the layer is not
+ * eligible (where the Python side returns None). */
+static int32_t sc_rq[5 * 256];
+
+static int sc_rq_table(int32_t out_c, int32_t k, int32_t per_channel, int32_t output_offset)
+{
+    for (int32_t c = 0; c < out_c; ++c) {
+        int64_t abs_sum = 0;
+        for (int32_t j = 0; j < k; ++j) {
+            const int32_t w = sc_w[c * k + j];
+            abs_sum += w < 0 ? -w : w;
+        }
+        const int64_t folded = sc_bias_f[c];
+        const int32_t shift = sc_shift[per_channel ? c : 0];
+        const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
+        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) * ((int64_t)1 << (left + 1));
+        if (bound >= (1LL << 30) || left > 7 || e > 21) {
+            return 0;
+        }
+        int32_t *t = sc_rq + 5 * c;
+        t[0] = (int32_t)(folded * ((int64_t)1 << (left + 1)));
+        t[1] = 1 << (left + 1);
+        t[2] = sc_mult[per_channel ? c : 0];
+        t[3] = (int32_t)((int64_t)1 << e) + output_offset * (int32_t)(1 << (e + 1));
+        t[4] = e + 1;
+    }
+    return 1;
+}
+
 static void sc_conv(void)
 {
     mk_conv_params p;
@@ -123,7 +154,7 @@ static void sc_conv(void)
     const int32_t groups = one ? 1 : ((sc_rand() & 3) == 0 ? sc_range(2, 3) : 1);
     p.filter_in_c = sc_range(1, 20);
     p.in_c = p.filter_in_c * groups;
-    p.out_c = groups * sc_range(1, 6);
+    p.out_c = groups * sc_range(1, groups == 1 ? 10 : 6);
     p.filter_h = one ? 1 : sc_range(1, 4);
     p.filter_w = one ? 1 : sc_range(1, 4);
     p.stride_h = sc_range(1, 3);
@@ -154,16 +185,26 @@ static void sc_conv(void)
     if (groups == 1) {
         sc_gemm_forms(p.out_c, p.filter_h * p.filter_w * p.in_c, bias, p.input_offset);
     }
+    const int rq = groups == 1 && sc_rq_table(p.out_c, p.filter_h * p.filter_w * p.in_c, p.per_channel,
+                                              p.output_offset);
     if (groups == 1) {
         static int8_t scratch[2 * SC_BUF + 8];
         if (mk_conv_im2col_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
             memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */
             sc_check(SC_CONV_IM2COL_DSP, mk_conv_im2col_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out, scratch),
                      n_out);
+            if (rq) {
+                memset(scratch, 0x5A, sizeof scratch);
+                sc_check(SC_CONV_IM2COL_SHORT_DSP,
+                         mk_conv_im2col_short_s8_dsp(&p, sc_in, sc_wg, sc_rq, sc_out, scratch), n_out);
+            }
         }
     }
     if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {
         sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out), n_out);
+        if (rq) {
+            sc_check(SC_CONV1X1_SHORT_DSP, mk_conv_1x1_short_s8_dsp(&p, sc_in, sc_wg, sc_rq, sc_out), n_out);
+        }
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_CONV_MVE, mk_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
@@ -321,6 +362,35 @@ static void sc_pool(void)
     sc_check(SC_MAX_DSP, mk_max_pool_s8_dsp(&p, sc_in, sc_out), n_out);
 }
 
+/* The table of mk_add_lut_s8_dsp (mirror of add_lut_table in mcukit/codegen/ops/_isa.py). 0 when not eligible. */
+static int32_t sc_lut[515];
+
+static int sc_add_lut(const mk_add_params *p)
+{
+    const int32_t shift = p->output_shift;
+    const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
+    int64_t max1 = 0, max2 = 0;
+    for (int32_t i = 0; i < 256; ++i) {
+        const int32_t x = (int32_t)(int8_t)(uint8_t)i;
+        sc_lut[i] = mk_requantize((x + p->input1_offset) * (1 << p->left_shift), p->input1_multiplier,
+                                  p->input1_shift);
+        sc_lut[256 + i] = mk_requantize((x + p->input2_offset) * (1 << p->left_shift), p->input2_multiplier,
+                                        p->input2_shift);
+        max1 = MK_MAX(max1, sc_lut[i] < 0 ? -(int64_t)sc_lut[i] : sc_lut[i]);
+        max2 = MK_MAX(max2, sc_lut[256 + i] < 0 ? -(int64_t)sc_lut[256 + i] : sc_lut[256 + i]);
+    }
+    if (((max1 + max2) << (left + 1)) >= (1LL << 30) || left > 7 || e > 21) {
+        return 0;
+    }
+    for (int32_t i = 0; i < 512; ++i) {
+        sc_lut[i] *= 1 << (left + 1);
+    }
+    sc_lut[512] = p->output_multiplier;
+    sc_lut[513] = (1 << e) + p->output_offset * (1 << (e + 1));
+    sc_lut[514] = e + 1;
+    return 1;
+}
+
 static void sc_add(void)
 {
     mk_add_params p;
@@ -351,6 +421,14 @@ static void sc_add(void)
     sc_fill(sc_in2, outer * inner);
     (void)mk_add_s8(&p, sc_in, sc_in2, sc_ref);
     sc_check(SC_ADD_DSP, mk_add_s8_dsp(&p, sc_in, sc_in2, sc_out), outer * inner);
+    if (kind == 0 && sc_add_lut(&p)) {
+        mk_add_params q = p; /* same shape as one dimension, as the code generator merges it */
+        q.bcast.dims = 1;
+        q.bcast.shape[0] = outer * inner;
+        q.bcast.stride1[0] = 1;
+        q.bcast.stride2[0] = 1;
+        sc_check(SC_ADD_LUT_DSP, mk_add_lut_s8_dsp(&q, sc_in, sc_in2, sc_lut, sc_out), outer * inner);
+    }
 }
 
 /* mk_dsp_requantize vs mk_requantize: 64 random (x, multiplier, shift) per trial, x from the whole int32 range and

@@ -21,9 +21,13 @@ from harness import compare, random_inputs, reference
 from mcukit.codegen.generate import lower_all
 from mcukit.codegen.kernel_call import SCRATCH, LowerOptions, array
 from mcukit.codegen.ops._isa import (
+    ADD_LUT_KERNEL,
     GEMM_KERNELS,
+    GEMM_SHORT_KERNELS,
     IM2COL_KERNELS,
+    add_lut_table,
     fold_input_offset,
+    gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
 )
@@ -87,21 +91,30 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                 assert not p.kernel.endswith(("_dsp", "_mve")), p.kernel
                 assert d.kernel.endswith("_dsp"), (case["file"], d.kernel)
                 assert d.params == p.params, "the variants share the portable params"
-                if d.kernel in GEMM_KERNELS:
-                    # Compile-time GEMM forms: re-laid-out weights and a folded bias replace the tensors.
+                short = d.kernel in GEMM_SHORT_KERNELS.values()
+                if d.kernel in GEMM_KERNELS or short:
+                    # Compile-time GEMM forms: re-laid-out weights and a folded bias (or the short epilogue's table
+                    # built from it) replace the tensors.
                     assert d.args[0] == p.args[0] and d.args[3] == p.args[3]
-                    assert d.args[1:3] == (array("w_gemm"), array("bias_folded")), d.args
+                    assert d.args[1:3] == (array("w_gemm"), array("rq_table" if short else "bias_folded")), d.args
                     names = {a.name: a for a in d.arrays}
                     w = graph.tensor(op.inputs[1]).array()
                     assert sorted(names["w_gemm"].values.tolist()) == sorted(w.reshape(-1).tolist())
                     if d.kernel in IM2COL_KERNELS:
                         assert d.args[4:] == (SCRATCH,) and d.scratch_bytes == im2col_scratch_bytes(*w.shape[1:])
+                elif d.kernel == ADD_LUT_KERNEL:
+                    # Same-shape ADD: the compile-time table goes between the inputs and the output.
+                    assert d.args == p.args[:2] + (array("add_lut"),) + p.args[2:], d.args
+                    assert [a.name for a in d.arrays] == ["add_lut"] and d.arrays[0].values.size == 515
                 else:
                     assert d.args == p.args, "the variants share the portable contract"
                 seen["dsp"].add(d.kernel)
                 seen["mve"].add(m.kernel)
-    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp", "mk_depthwise_conv_s8_dsp",
-                           "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp", "mk_max_pool_s8_dsp", "mk_add_s8_dsp"}
+    # The stored layers all fit the short GEMM epilogue; its fallbacks (mk_conv_1x1_s8_dsp, mk_conv_im2col_s8_dsp)
+    # are exercised by the direct self-check (test_dsp_kernels_direct.py) and test_gemm_rq_table below.
+    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_short_s8_dsp", "mk_conv_im2col_short_s8_dsp",
+                           "mk_depthwise_conv_s8_dsp", "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp",
+                           "mk_max_pool_s8_dsp", "mk_add_s8_dsp", ADD_LUT_KERNEL}, seen["dsp"]
     assert seen["mve"] >= {"mk_conv_s8_mve", "mk_depthwise_conv_s8_mve", "mk_fully_connected_s8_mve"}
 
 
@@ -128,3 +141,49 @@ def test_gemm_weight_layout_and_folded_bias() -> None:
     assert folded.dtype == np.int32
     assert folded.tolist() == [int(np.int64(2**31 - 1 + 128 * 508 - 2**32)), -5 + 128 * 508]
     assert fold_input_offset(None, w, -3).tolist() == [-3 * 508, -3 * 508]
+
+
+def test_gemm_rq_table() -> None:
+    """The short-epilogue table by definition (bias' 2^lsh, 2^lsh, multiplier, 2^e + output_offset 2^(e+1), e + 1
+    per channel), and None - the fallback to the generic GEMM kernels - as soon as one channel breaks the bound."""
+    rng = np.random.default_rng(11)
+    w = rng.integers(-128, 128, size=(3, 1, 2, 5), dtype=np.int8)
+    folded = np.array([1000, -70000, 0], dtype=np.int32)
+    table = gemm_rq_table(w, folded, [1 << 30, 3 << 29, (1 << 31) - 1], [-7, 0, 2], -5)
+    assert table is not None and table.dtype == np.int32
+    want = [[1000 * 2, 2, 1 << 30, (1 << 7) - 5 * (1 << 8), 8],
+            [-70000 * 2, 2, 3 << 29, 1 - 5 * 2, 1],
+            [0, 8, (1 << 31) - 1, 1 - 5 * 2, 1]]
+    assert table.reshape(3, 5).tolist() == want
+    per_tensor = gemm_rq_table(w, folded, [1 << 30], [-3], 7)
+    assert per_tensor is not None and per_tensor.reshape(3, 5)[:, 4].tolist() == [4, 4, 4]
+    # (|bias'| + 128 * sum|w|) * 2^lsh must stay below 2^30: a huge folded bias, a large left shift or a right
+    # shift past 21 each break the proof.
+    big = np.array([1000, 1 << 29, 0], dtype=np.int32)
+    assert gemm_rq_table(w, big, [1 << 30], [0], 0) is None
+    assert gemm_rq_table(w, folded, [1 << 30], [8], 0) is None
+    assert gemm_rq_table(w, folded, [1 << 30], [-22], 0) is None
+    assert gemm_rq_table(w, folded, [1 << 30], [-21], 0) is not None
+    limit = (1 << 29) - 128 * int(np.abs(w.astype(np.int64)).reshape(3, -1).sum(axis=1).max())
+    edge = np.array([limit - 1, 0, 0], dtype=np.int32)
+    assert gemm_rq_table(w[[np.abs(w.astype(np.int64)).reshape(3, -1).sum(axis=1).argmax()] * 3], edge, [1 << 30],
+                         [0], 0) is not None
+    assert gemm_rq_table(w[[np.abs(w.astype(np.int64)).reshape(3, -1).sum(axis=1).argmax()] * 3], edge + 1,
+                         [1 << 30], [0], 0) is None
+
+
+def test_add_lut_table() -> None:
+    """ADD's table by definition (the portable kernel's input requantizations for all 256 bytes, times 2^lsh, then
+    the output requantization's constants), and None - the generic mk_add_s8_dsp - when the proof fails."""
+    from mcukit.codegen.ops._fixedpoint import multiply_by_quantized_multiplier
+
+    args = ((5, -3), 20, (1 << 30, 3 << 29), (-1, -2), 1 << 30, -18, 7)
+    table = add_lut_table(*args)
+    assert table is not None and table.dtype == np.int32 and table.size == 515
+    for k, (off, m, sh) in enumerate(zip(args[0], args[2], args[3])):
+        for x in (-128, -1, 0, 1, 127):
+            want = int(multiply_by_quantized_multiplier((x + off) << 20, m, sh, False)) * 2
+            assert int(table[256 * k + (x & 0xFF)]) == want, (k, x)
+    assert table[512:].tolist() == [1 << 30, (1 << 18) + 7 * (1 << 19), 19]
+    assert add_lut_table(args[0], 20, args[2], args[3], 1 << 30, -22, 7) is None  # e > 21
+    assert add_lut_table(args[0], 20, args[2], (0, 0), 1 << 30, 5, 7) is None  # (|T1| + |T2|) 2^6 too large

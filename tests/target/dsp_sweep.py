@@ -48,9 +48,15 @@ FORMAT = "dsp-sweep-3"  # bump when the generated firmware layout changes (part 
 OPTIMIZED = ("_dsp", "_mve")
 SAMPLES = 8  # random samples per model in the full sweep
 SELFCHECK = (0x5EED, 150)  # (seed, trials per family) of the self-check the full sweep firmware also runs
-SC_KERNELS = ("conv_dsp", "conv_1x1_dsp", "depthwise_dsp", "depthwise_3x3_dsp", "fully_connected_dsp",
-              "avg_pool_dsp", "max_pool_dsp", "add_dsp", "conv_mve", "depthwise_mve", "fully_connected_mve",
-              "conv_im2col_dsp", "requantize_dsp")
+
+
+@cache
+def selfcheck_kernels() -> tuple[str, ...]:
+    """The self-check's counters in order, from its `enum { SC_CONV_DSP, ..., SC_KERNELS }` (SC_CONV_DSP ->
+    "conv_dsp"), so variants added to tests/host/dsp_selfcheck.c are reported without editing this file."""
+    match = re.search(r"enum\s*\{([^}]*)\bSC_KERNELS\b", SELFCHECK_C.read_text())
+    assert match, f"no SC_... enum ending in SC_KERNELS in {SELFCHECK_C}"
+    return tuple(n[3:].lower() for n in re.findall(r"\bSC_\w+", match.group(1)))
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class SweepModel:
     file: str
     data: bytes = field(repr=False)
     kernels: tuple[str, ...]  # the optimized kernels its lowering picks
+    kinds: tuple[str, ...]  # the op kinds that run an optimized kernel
 
     @property
     def name(self) -> str:
@@ -101,10 +108,12 @@ def sweep_models(isa: tuple[str, ...]) -> tuple[SweepModel, ...]:
             data = path.read_bytes()
             if path.name in shas:
                 assert hashlib.sha256(data).hexdigest() == shas[path.name], f"{path} does not match its manifest"
-            kernels = tuple(sorted({c.kernel for c in lower_all(parse_tflite(data), LowerOptions(isa=isa))
-                                    if c.kernel.endswith(OPTIMIZED)}))
-            if kernels:
-                out.append(SweepModel(fam.name, path.name, data, kernels))
+            graph = parse_tflite(data)
+            fast = [(op.kind, c.kernel) for op, c in zip(graph.ops, lower_all(graph, LowerOptions(isa=isa)))
+                    if c.kernel.endswith(OPTIMIZED)]
+            if fast:
+                out.append(SweepModel(fam.name, path.name, data, tuple(sorted({k for _, k in fast})),
+                                      tuple(sorted({kind for kind, _ in fast}))))
     return tuple(out)
 
 
@@ -223,7 +232,7 @@ def _main_c(n_models: int, selfcheck: tuple[int, int] | None) -> str:
         seed, trials = selfcheck
         lines.append(f"    int32_t fails = mk_dsp_selfcheck({seed}u, {trials});")
         lines.append('    put("SC");')
-        lines.append(f"    for (int k = 0; k < {len(SC_KERNELS)}; ++k) {{ put(\" \"); put_int(mk_sc_runs[k]);"
+        lines.append(f"    for (int k = 0; k < {len(selfcheck_kernels())}; ++k) {{ put(\" \"); put_int(mk_sc_runs[k]);"
                      " put(\"/\"); put_int(mk_sc_fails[k]); }")
         lines.append('    put("\\n"); put("DONE "); put_int(fails); put("\\n");')
     lines += ["    return 0;", "}"]
@@ -386,7 +395,7 @@ def check_outputs(build: SweepBuild, transcript: Transcript) -> list[str]:
 def selfcheck_counts(transcript: Transcript) -> dict[str, tuple[int, int]]:
     """Self-check line "SC runs/fails ..." -> {variant: (trials run, trials that differed from portable)}."""
     counts = {}
-    for name, item in zip(SC_KERNELS, transcript.selfcheck.split()[1:]):
+    for name, item in zip(selfcheck_kernels(), transcript.selfcheck.split()[1:]):
         runs, fails = (int(v) for v in item.split("/"))
         counts[name] = (runs, fails)
     return counts

@@ -60,10 +60,11 @@ def test_sweep_catches_a_one_constant_kernel_mutation(pio_core: PioCore, tmp_pat
     assert result.status == 0, (result.status, result.fault)
     transcript = parse_uart(result.uart.decode("latin-1"))
     failures = check_outputs(bad, transcript)
-    assert failures, "the sweep did not notice a mutated requantization"
+    assert failures, ("the sweep did not notice a mutated requantization (if no DSP kernel calls mk_dsp_requantize "
+                      "any more, move the mutation to the requantization they use)")
     # The mismatches are value slips in the outputs of the mutated kernels, not a broken transcript...
     assert all("values differ" in f for f in failures), failures[:3]
     assert all("_dsp" in f.rsplit("kernels", 1)[1] for f in failures), failures[:3]
     # ...and the on-target self-check (mk_dsp_requantize vs mk_requantize on edge values) sees it too.
-    assert selfcheck_counts(transcript)["requantize_dsp"][1] > 0, transcript.selfcheck
+    assert selfcheck_counts(transcript)["requant_dsp"][1] > 0, transcript.selfcheck
     assert transcript.done != "DONE 0"

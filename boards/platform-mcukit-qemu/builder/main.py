@@ -102,6 +102,19 @@ env.Append(
     ],
 )
 
+
+# The protocol runtime and the HAL run once per frame, not once per MAC: compile them for size (-Os) and keep -O2
+# for the kernels and the generated model. Only our own -O2 entry is swapped, so an -O flag the project adds in
+# build_flags (which PlatformIO appends after it) still wins. The middleware also reaches the lib/mcukit library
+# of a generated project: PlatformIO's library builders clone this environment, middlewares included.
+def _size_optimized(env, node):
+    flags = [("-Os" if f == "-O2" else f) for f in env["CCFLAGS"]]
+    return env.Object(node, CCFLAGS=flags)
+
+
+for _pattern in ("*/src/runtime/*.c", "*/src/hal/*.c"):
+    env.AddBuildMiddleware(_size_optimized, _pattern)
+
 # The HAL and any requested firmware folders are compiled with the program; the project's src/ is built by
 # PlatformIO as usual.
 env.BuildSources(join("$BUILD_DIR", "mcukit_hal"), hal_dir, src_filter="+<*.c> +<*.S>")

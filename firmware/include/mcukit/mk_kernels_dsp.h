@@ -81,6 +81,19 @@ size_t mk_conv_im2col_s8_dsp_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                                 const int32_t *bias, int8_t *output, int8_t *scratch);
 
+/* The two GEMM conv kernels with the short epilogue, for layers whose accumulators the code generator proved small
+ * (mcukit/codegen/ops/_isa.py gemm_rq_table returns None otherwise and the layer keeps the kernels above). Weights:
+ * the same pair-interleaved form; `table`: 5 int32 per output channel replacing bias, multipliers, shifts and the
+ * output offset - { bias' 2^lsh, 2^lsh, multiplier, 2^e + output_offset 2^(e+1), e + 1 } with lsh = left + 1,
+ * left = max(shift, 0), e = max(-shift, 0), bias' = bias + input_offset * sum(w) - valid when
+ * (|bias'| + 128 * sum|w|) 2^lsh < 2^30, left <= 7 and e <= 21 for every channel (derivation in
+ * src/kernels/dsp/mk_dsp_dot.h). multipliers/shifts in the params are not read. MK_ERR_ARG as their twins, and for
+ * an activation range beyond int8. */
+mk_status mk_conv_1x1_short_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                                   const int32_t *table, int8_t *output);
+mk_status mk_conv_im2col_short_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                                      const int32_t *table, int8_t *output, int8_t *scratch);
+
 /* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per step when depth_multiplier == 1). */
 mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,
                                    const int32_t *bias, int8_t *output);
@@ -112,5 +125,12 @@ mk_status mk_max_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_
 
 /* ADD, as mk_add_s8 (an operand broadcast along the innermost row is rescaled once per row). */
 mk_status mk_add_s8_dsp(const mk_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* ADD of two same-shape tensors (one broadcast dimension, both strides 1) on a compile-time table of 515 int32
+ * (mcukit/codegen/ops/_isa.py add_lut_table; layout in src/kernels/dsp/mk_add_lut_s8_dsp.c), for layers where the
+ * code generator proved the short output requantization exact; as mk_add_s8 otherwise. MK_ERR_ARG for other
+ * shapes or an activation range beyond int8. */
+mk_status mk_add_lut_s8_dsp(const mk_add_params *p, const int8_t *input1, const int8_t *input2,
+                            const int32_t *table, int8_t *output);
 
 #endif /* MK_KERNELS_DSP_H */

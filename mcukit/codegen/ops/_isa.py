@@ -28,9 +28,12 @@ def pick(options: LowerOptions, portable: str, *, dsp: str | None = None, mve: s
     return portable
 
 
-IM2COL_KERNELS = ("mk_conv_im2col_s8_dsp",)  # take a scratch buffer as their last argument
+IM2COL_KERNELS = ("mk_conv_im2col_s8_dsp", "mk_conv_im2col_short_s8_dsp")  # take a scratch buffer as their last argument
 # Kernels that read the compile-time GEMM forms: gemm_weight_layout() weights and fold_input_offset() bias.
 GEMM_KERNELS = ("mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp")
+# The same two with the short epilogue (gemm_rq_table replaces bias, multipliers, shifts and output offset).
+GEMM_SHORT_KERNELS = {"mk_conv_1x1_s8_dsp": "mk_conv_1x1_short_s8_dsp",
+                      "mk_conv_im2col_s8_dsp": "mk_conv_im2col_short_s8_dsp"}
 
 
 def conv_kernel(options: LowerOptions, filter_h: int, filter_w: int, filter_in_c: int, in_c: int) -> str:
@@ -99,6 +102,55 @@ def fold_input_offset(bias: np.ndarray | None, w: np.ndarray, input_offset: int)
     b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
     folded = (b + int(input_offset) * rows.sum(axis=1)) & 0xFFFFFFFF
     return folded.astype(np.uint32).view(np.int32)
+
+
+def gemm_rq_table(w: np.ndarray, folded_bias: np.ndarray, multipliers: list[int], shifts: list[int],
+                  output_offset: int) -> np.ndarray | None:
+    """The per-channel table of the short-epilogue GEMM kernels (5 int32 per output channel; layout in
+    mk_kernels_dsp.h): (bias' 2^lsh, 2^lsh, multiplier, 2^e + output_offset 2^(e+1), e + 1), lsh = left + 1, or None
+    when an accumulator could be too large: needs (|bias'| + 128 * sum|w|) * 2^lsh < 2^30 (inputs, and im2col's
+    zero-point padding, are int8), left <= 7 and e <= 21 (the output offset folded before the shift must not
+    overflow) for every channel. `folded_bias`: fold_input_offset()'s int32 values; `multipliers`/`shifts`: one
+    entry per channel or one in all."""
+    rows = np.asarray(w, dtype=np.int64).reshape(w.shape[0], -1)
+    c = rows.shape[0]
+    folded = np.asarray(folded_bias, dtype=np.int64).reshape(-1)
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    left = np.maximum(shift, 0)
+    e = np.maximum(-shift, 0)
+    bound = (np.abs(folded) + 128 * np.abs(rows).sum(axis=1)) << (left + 1)
+    if np.any(bound >= 1 << 30) or np.any(left > 7) or np.any(e > 21) or np.any(mult < 0):
+        return None
+    rnd = np.left_shift(1, e) + int(output_offset) * np.left_shift(1, e + 1)
+    table = np.stack([folded << (left + 1), np.left_shift(1, left + 1), mult, rnd, e + 1], axis=1)
+    return table.reshape(-1).astype(np.int32)
+
+
+ADD_LUT_KERNEL = "mk_add_lut_s8_dsp"
+
+
+def add_lut_table(input_offsets: tuple[int, int], left_shift: int, input_mults: tuple[int, int],
+                  input_shifts: tuple[int, int], output_mult: int, output_shift: int, output_offset: int
+                  ) -> np.ndarray | None:
+    """The 515-word table of mk_add_lut_s8_dsp (same-shape ADD): for k = 1, 2 and every int8 x (indexed by x as an
+    unsigned byte) T_k[x] = mk_requantize((x + offset_k) << left_shift, mult_k, shift_k) * 2^lsh - the portable
+    kernel's first two requantizations, double rounding as in every build - then the output requantization's
+    multiplier, 2^e + output_offset 2^(e+1) and e + 1 (lsh = left + 1, left = max(output_shift, 0),
+    e = max(-output_shift, 0)). None unless (max|T_1| + max|T_2|) * 2^lsh < 2^30, left <= 7 and e <= 21, the
+    precondition of the kernel's short output requantization (mk_kernels_dsp.h mk_dsp_requantize_short)."""
+    from mcukit.codegen.ops._fixedpoint import multiply_by_quantized_multiplier
+
+    x = np.arange(256, dtype=np.int64)
+    x = np.where(x >= 128, x - 256, x)
+    tables = [multiply_by_quantized_multiplier((x + int(off)) << left_shift, int(m), int(sh), False)
+              for off, m, sh in zip(input_offsets, input_mults, input_shifts)]
+    left, e = max(output_shift, 0), max(-output_shift, 0)
+    bound = (int(np.abs(tables[0]).max()) + int(np.abs(tables[1]).max())) << (left + 1)
+    if bound >= 1 << 30 or left > 7 or e > 21 or output_mult < 0:
+        return None
+    tail = np.array([output_mult, (1 << e) + int(output_offset) * (1 << (e + 1)), e + 1], dtype=np.int64)
+    return np.concatenate([tables[0] << (left + 1), tables[1] << (left + 1), tail]).astype(np.int32)
 
 
 # Depthwise 3x3 on compile-time forms (mk_depthwise_conv_3x3_folded_s8_dsp; layouts in mk_kernels_dsp.h).

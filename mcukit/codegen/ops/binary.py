@@ -8,8 +8,8 @@ kernels use mk_requantize in every build (docs/kernels-elementwise.md).
 
 from __future__ import annotations
 
-from mcukit.codegen.kernel_call import KernelCall, LowerOptions, tensor
-from mcukit.codegen.ops._isa import add_kernel
+from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import ADD_LUT_KERNEL, add_kernel, add_lut_table
 from mcukit.codegen.ops.conv import act_range, fields, require_int8, scale_zp, unsupported
 from mcukit.codegen.quantmath import quantize_multiplier
 from mcukit.ir.graph import ElementwiseOptions, Graph, Op
@@ -86,6 +86,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     s2, z2 = scale_zp(x2)
     so, zo = scale_zp(y)
     lo, hi = act_range(op, activation, y)
+    arrays: tuple[CArray, ...] = ()
     common = {"bcast": bcast_initializer(shape, st1, st2), "input1_offset": -z1, "input2_offset": -z2,
               "output_offset": zo}
     if op.kind == "ADD":
@@ -97,6 +98,12 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
                         input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho,
                         act_min=lo, act_max=hi)
         kernel, ptype = add_kernel(options), "mk_add_params"
+        if kernel == "mk_add_s8_dsp" and len(shape) == 1 and st1 == st2 == [1]:
+            # Same-shape inputs on DSP boards: the per-input requantizations as compile-time tables and a provably
+            # exact short output requantization (docs/kernels.md); else the generic loop.
+            table = add_lut_table((-z1, -z2), ADD_LEFT_SHIFT, (m1, m2), (sh1, sh2), mo, sho, zo)
+            if table is not None:
+                kernel, arrays = ADD_LUT_KERNEL, (CArray("add_lut", "int32_t", table),)
     else:
         mo, sho = quantize_multiplier(s1 * s2 / so)
         params = fields(**common, output_multiplier=mo, output_shift=sho, act_min=lo, act_max=hi)
@@ -107,7 +114,9 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         kernel=kernel,
         params_type=ptype,
         params=params,
-        args=(tensor(op.inputs[0]), tensor(op.inputs[1]), tensor(op.outputs[0])),
+        args=(tensor(op.inputs[0]), tensor(op.inputs[1]))
+        + ((array("add_lut"),) if kernel == ADD_LUT_KERNEL else ()) + (tensor(op.outputs[0]),),
+        arrays=arrays,
         inplace_inputs=inplace,
         macs=y.size,
     )

@@ -12,9 +12,11 @@ import numpy as np
 from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
 from mcukit.codegen.ops._isa import (
     GEMM_KERNELS,
+    GEMM_SHORT_KERNELS,
     IM2COL_KERNELS,
     conv_kernel,
     fold_input_offset,
+    gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
 )
@@ -189,9 +191,16 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         # the original weight and bias tensors are then not emitted at all.
         wv = w.array()
         bias = None if bias_t is None else bias_t.array()
-        arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)),
-                   CArray("bias_folded", "int32_t", fold_input_offset(bias, wv, -xz)))
-        args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
+        folded = fold_input_offset(bias, wv, -xz)
+        table = gemm_rq_table(wv, folded, mults, shifts, yz)
+        arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)),)
+        if table is None:
+            arrays += (CArray("bias_folded", "int32_t", folded),)
+            args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
+        else:  # provably small accumulators: the short epilogue (docs/kernels.md)
+            kernel = GEMM_SHORT_KERNELS[kernel]
+            arrays += (CArray("rq_table", "int32_t", table),)
+            args = (args[0], array("w_gemm"), array("rq_table"), args[3])
     scratch = 0
     if kernel in IM2COL_KERNELS:
         args += (SCRATCH,)

@@ -83,8 +83,24 @@ const char *mk_hal_counter_unit(void) {
     return "ticks";
 }
 
+/* floor(ticks64() / K) mod 2^32 with K = ticks per ms, without a 64-bit division (libgcc's __udivmoddi4 alone is
+ * 700 bytes of flash). With ticks = wraps * 2^24 + low, 2^24 = q*K + r and wraps = a*K + b:
+ *   ticks / K = wraps*q + a*r + (b*r + low) / K        (exactly; b*r + low < K^2 + 2^24 < 2^32 for K <= 65000)
+ * and every term is an integer, so summing them modulo 2^32 gives the same result as the 64-bit expression. */
+#define MK_TICKS_PER_MS ((uint32_t)MK_COUNTER_HZ / 1000u)
+#if (MK_COUNTER_HZ / 1000u) == 0u || (MK_COUNTER_HZ / 1000u) > 65000u
+#error "mk_hal_millis needs 1 <= MK_COUNTER_HZ / 1000 <= 65000"
+#endif
+
 uint32_t mk_hal_millis(void) {
-    return (uint32_t)(ticks64() / ((uint64_t)MK_COUNTER_HZ / 1000u));
+    const uint64_t t = ticks64();
+    const uint32_t wraps = (uint32_t)(t >> 24);
+    const uint32_t low = (uint32_t)t & MK_SYST_MAX;
+    const uint32_t q = (1u << 24) / MK_TICKS_PER_MS;
+    const uint32_t r = (1u << 24) % MK_TICKS_PER_MS;
+    const uint32_t a = wraps / MK_TICKS_PER_MS;
+    const uint32_t b = wraps % MK_TICKS_PER_MS;
+    return wraps * q + a * r + (b * r + low) / MK_TICKS_PER_MS;
 }
 
 static void systick_init(void) {

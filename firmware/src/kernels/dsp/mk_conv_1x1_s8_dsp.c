@@ -6,17 +6,6 @@
 #include "mcukit/mk_kernels_dsp.h"
 #include "mk_dsp_dot.h"
 
-static const int8_t *mk_pixel(const mk_conv_params *p, const int8_t *input, int32_t index)
-{
-    const int32_t ox = index % p->out_w;
-    const int32_t rest = index / p->out_w;
-    const int32_t oy = rest % p->out_h;
-    const int32_t b = rest / p->out_h;
-    const size_t iy = (size_t)oy * (size_t)p->stride_h;
-    const size_t ix = (size_t)ox * (size_t)p->stride_w;
-    return input + (((size_t)b * (size_t)p->in_h + iy) * (size_t)p->in_w + ix) * (size_t)p->in_c;
-}
-
 mk_status mk_conv_1x1_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *bias, int8_t *output)
 {
@@ -28,8 +17,8 @@ mk_status mk_conv_1x1_s8_dsp(const mk_conv_params *p, const int8_t *input, const
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two = px + 1 < pixels;
-        const int8_t *xa = mk_pixel(p, input, px);
-        const int8_t *xb = two ? mk_pixel(p, input, px + 1) : xa;
+        const int8_t *xa = mk_dsp_pixel_1x1(p, input, px);
+        const int8_t *xb = two ? mk_dsp_pixel_1x1(p, input, px + 1) : xa;
         mk_dsp_gemm_rows(p, weights, bias, n, xa, two ? xb : NULL, output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;

@@ -20,38 +20,6 @@ size_t mk_conv_im2col_s8_dsp_scratch_bytes(const mk_conv_params *p)
     return 2u * ((k + 3u) & ~(size_t)3u);
 }
 
-/* The receptive field of output pixel (b, oy, ox) as one row of filter_h * filter_w * in_c bytes. */
-static void mk_im2col_row(const mk_conv_params *p, const int8_t *input, int32_t b, int32_t oy, int32_t ox,
-                          int8_t pad, int8_t *dst)
-{
-    const size_t c = (size_t)p->in_c;
-    const size_t tap_row = (size_t)p->filter_w * c;
-    const int32_t y0 = oy * p->stride_h - p->pad_top;
-    const int32_t x0 = ox * p->stride_w - p->pad_left;
-    const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
-    const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
-    for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += tap_row) {
-        const int32_t iy = y0 + fy * p->dilation_h;
-        if (iy < 0 || iy >= p->in_h) {
-            memset(dst, pad, tap_row);
-            continue;
-        }
-        const int8_t *row = input + (((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w) * c;
-        if (whole_row) { /* the common case: the window's row is one contiguous run of the input */
-            memcpy(dst, row + (size_t)x0 * c, tap_row);
-            continue;
-        }
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            const int32_t ix = x0 + fx * p->dilation_w;
-            if (ix < 0 || ix >= p->in_w) {
-                memset(dst + (size_t)fx * c, pad, c);
-            } else {
-                memcpy(dst + (size_t)fx * c, row + (size_t)ix * c, c);
-            }
-        }
-    }
-}
-
 mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                                 const int32_t *bias, int8_t *output, int8_t *scratch)
 {
@@ -71,7 +39,7 @@ mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, co
             const int32_t ox = q % p->out_w;
             const int32_t oy = (q / p->out_w) % p->out_h;
             const int32_t b = q / (p->out_w * p->out_h);
-            mk_im2col_row(p, input, b, oy, ox, pad, j ? col_b : col_a);
+            mk_dsp_im2col_row(p, input, b, oy, ox, pad, j ? col_b : col_a);
         }
         mk_dsp_gemm_rows(p, weights, bias, k, col_a, two ? col_b : NULL, output + (size_t)px * (size_t)p->out_c);
     }

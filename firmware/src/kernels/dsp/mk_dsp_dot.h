@@ -274,4 +274,168 @@ static inline void mk_dsp_gemm_rows(const mk_conv_params *p, const int8_t *weigh
     }
 }
 
+/* ---- The short GEMM epilogue (mk_conv_1x1_short_s8_dsp, mk_conv_im2col_short_s8_dsp) ------------------------------
+ *
+ * For layers whose accumulators the code generator proved small (gemm_rq_table in mcukit/codegen/ops/_isa.py), the
+ * bias, requantization, output offset and the int8 part of the clamp come from a table of MK_DSP_RQ_WORDS int32 per
+ * output channel: { bias' * 2^lsh, 2^lsh, multiplier, 2^e + output_offset * 2^(e+1), e + 1 } with lsh = left + 1,
+ * left = max(shift, 0), e = max(-shift, 0) and bias' the folded bias. Valid when
+ * (|bias'| + 128 * sum|w|) * 2^lsh < 2^30, left <= 7 and e <= 21 for every channel. Then, per output:
+ *  - MLA: a = acc * 2^lsh + bias' * 2^lsh = (acc + bias') << lsh, exact (|a| < 2^30);
+ *  - SMMULR and the rounding shift of mk_dsp_requantize_short (proof in mk_kernels_dsp.h), with the output offset
+ *    added before the shift as output_offset * 2^(e+1): floor((y + o 2^(e+1)) / 2^(e+1)) = floor(y / 2^(e+1)) + o
+ *    exactly, and |2h + 2^e + 128 * 2^(e+1)| < 2^30 + 2^30 for e <= 21, so nothing overflows;
+ *  - SSAT #8: the clamp to int8, which every activation range lies inside;
+ * and four channels' bytes are packed into one word, clamped to [act_min, act_max] with SSUB8/SEL (skipped when the
+ * range is all of int8) and stored with one STR. About 8 instructions per output instead of ~25. */
+#define MK_DSP_RQ_WORDS 5
+
+/* SMMULR: the high word of a * b, rounded (+2^31 before the shift). */
+static inline int32_t mk_dsp_smmulr(int32_t a, int32_t b)
+{
+#if MK_DSP_NATIVE
+    int32_t h;
+    __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(a), "r"(b));
+    return h;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + (1LL << 31)) >> 32);
+#endif
+}
+
+/* The rounding shift of mk_dsp_requantize_short on h = SMMULR(2a, m), with rnd = 2^e + output_offset 2^(e+1) and
+ * rsh = e + 1, saturated to int8. */
+static inline int32_t mk_dsp_rq_tail8(int32_t h, int32_t rnd, int32_t rsh)
+{
+    return __ssat((h * 2 + rnd + (h >> 31)) >> rsh, 8);
+}
+
+/* requantize(acc + bias) + output_offset, saturated to int8, for the channel whose table row is t. */
+static inline int32_t mk_dsp_rq8(int32_t acc, const int32_t *t)
+{
+    const int32_t a = (int32_t)((uint32_t)acc * (uint32_t)t[1] + (uint32_t)t[0]);
+    return mk_dsp_rq_tail8(mk_dsp_smmulr(a, t[2]), t[3], t[4]);
+}
+
+/* Two int8-range values as the low two bytes of a word (upper bytes: don't care). */
+static inline uint32_t mk_dsp_bytes2(int32_t r0, int32_t r1)
+{
+    return ((uint32_t)r0 & 0xFFu) | (((uint32_t)r1 & 0xFFu) << 8);
+}
+
+/* Clamp four packed int8 to [lo, hi] (lo4, hi4: the bounds in every byte) and store them. */
+static inline void mk_dsp_store4(int8_t *out, uint32_t v, int32_t clamp, int32_t lo4, int32_t hi4)
+{
+    if (clamp) {
+        (void)__ssub8((int32_t)v, lo4);
+        v = __sel(v, (uint32_t)lo4);
+        (void)__ssub8((int32_t)v, hi4);
+        v = __sel((uint32_t)hi4, v);
+    }
+    mk_write_s8x4(out, (int32_t)v);
+}
+
+/* mk_dsp_gemm_rows with the short epilogue: channels in groups of 4 (two pairs through the 2x2 or 2x1 block, one
+ * word stored per row), then the remaining pair / odd channel byte by byte. */
+static inline void mk_dsp_gemm_rows_short(const mk_conv_params *p, const int8_t *weights, const int32_t *table,
+                                          int32_t k, const int8_t *xa, const int8_t *xb, int8_t *out)
+{
+    const int32_t out_c = p->out_c;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t clamp = lo > -128 || hi < 127;
+    const int32_t lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
+    const int32_t hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
+    int8_t *out_b = out + out_c;
+    const int8_t *wp = weights;
+    const int32_t *t = table;
+    int32_t oc = 0;
+    const size_t pair = 2 * (size_t)k;
+    if (xb != NULL) {
+        for (; oc + 4 <= out_c; oc += 4, wp += 2 * pair, t += 4 * MK_DSP_RQ_WORDS) {
+            int32_t acc[4];
+            mk_dsp_pair_dot_2x2(wp, xa, xb, k, acc);
+            uint32_t va = mk_dsp_bytes2(mk_dsp_rq8(acc[0], t), mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS));
+            uint32_t vb = mk_dsp_bytes2(mk_dsp_rq8(acc[2], t), mk_dsp_rq8(acc[3], t + MK_DSP_RQ_WORDS));
+            mk_dsp_pair_dot_2x2(wp + pair, xa, xb, k, acc);
+            const int32_t *u = t + 2 * MK_DSP_RQ_WORDS;
+            va |= mk_dsp_bytes2(mk_dsp_rq8(acc[0], u), mk_dsp_rq8(acc[1], u + MK_DSP_RQ_WORDS)) << 16;
+            vb |= mk_dsp_bytes2(mk_dsp_rq8(acc[2], u), mk_dsp_rq8(acc[3], u + MK_DSP_RQ_WORDS)) << 16;
+            mk_dsp_store4(out + oc, va, clamp, lo4, hi4);
+            mk_dsp_store4(out_b + oc, vb, clamp, lo4, hi4);
+        }
+    } else {
+        for (; oc + 4 <= out_c; oc += 4, wp += 2 * pair, t += 4 * MK_DSP_RQ_WORDS) {
+            int32_t acc[2];
+            mk_dsp_pair_dot_2x1(wp, xa, k, acc);
+            uint32_t va = mk_dsp_bytes2(mk_dsp_rq8(acc[0], t), mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS));
+            mk_dsp_pair_dot_2x1(wp + pair, xa, k, acc);
+            const int32_t *u = t + 2 * MK_DSP_RQ_WORDS;
+            va |= mk_dsp_bytes2(mk_dsp_rq8(acc[0], u), mk_dsp_rq8(acc[1], u + MK_DSP_RQ_WORDS)) << 16;
+            mk_dsp_store4(out + oc, va, clamp, lo4, hi4);
+        }
+    }
+    for (; oc + 2 <= out_c; oc += 2, wp += pair, t += 2 * MK_DSP_RQ_WORDS) {
+        int32_t acc[4];
+        if (xb != NULL) {
+            mk_dsp_pair_dot_2x2(wp, xa, xb, k, acc);
+            out_b[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[2], t), lo, hi);
+            out_b[oc + 1] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[3], t + MK_DSP_RQ_WORDS), lo, hi);
+        } else {
+            mk_dsp_pair_dot_2x1(wp, xa, k, acc);
+        }
+        out[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[0], t), lo, hi);
+        out[oc + 1] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS), lo, hi);
+    }
+    if (oc < out_c) { /* odd channel count: the last row is plain */
+        out[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(mk_dsp_dot_1x1(wp, xa, k, 0, 0), t), lo, hi);
+        if (xb != NULL) {
+            out_b[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(mk_dsp_dot_1x1(wp, xb, k, 0, 0), t), lo, hi);
+        }
+    }
+}
+
+/* Input row of output pixel `index` (flattened over batch, out_h, out_w) for a 1x1 conv: the pixel at the strides. */
+static inline const int8_t *mk_dsp_pixel_1x1(const mk_conv_params *p, const int8_t *input, int32_t index)
+{
+    const int32_t ox = index % p->out_w;
+    const int32_t rest = index / p->out_w;
+    const int32_t oy = rest % p->out_h;
+    const int32_t b = rest / p->out_h;
+    const size_t iy = (size_t)oy * (size_t)p->stride_h;
+    const size_t ix = (size_t)ox * (size_t)p->stride_w;
+    return input + (((size_t)b * (size_t)p->in_h + iy) * (size_t)p->in_w + ix) * (size_t)p->in_c;
+}
+
+/* The receptive field of output pixel (b, oy, ox) as one row of filter_h * filter_w * in_c bytes; taps outside
+ * the image are written as `pad` (the input zero point). */
+static inline void mk_dsp_im2col_row(const mk_conv_params *p, const int8_t *input, int32_t b, int32_t oy,
+                                     int32_t ox, int8_t pad, int8_t *dst)
+{
+    const size_t c = (size_t)p->in_c;
+    const size_t tap_row = (size_t)p->filter_w * c;
+    const int32_t y0 = oy * p->stride_h - p->pad_top;
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
+    const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += tap_row) {
+        const int32_t iy = y0 + fy * p->dilation_h;
+        if (iy < 0 || iy >= p->in_h) {
+            memset(dst, pad, tap_row);
+            continue;
+        }
+        const int8_t *row = input + (((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w) * c;
+        if (whole_row) { /* the common case: the window's row is one contiguous run of the input */
+            memcpy(dst, row + (size_t)x0 * c, tap_row);
+            continue;
+        }
+        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+            const int32_t ix = x0 + fx * p->dilation_w;
+            if (ix < 0 || ix >= p->in_w) {
+                memset(dst + (size_t)fx * c, pad, c);
+            } else {
+                memcpy(dst + (size_t)fx * c, row + (size_t)ix * c, c);
+            }
+        }
+    }
+}
+
 #endif /* MK_DSP_DOT_H */
