@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gen_conv_models as gen  # noqa: E402  (a sibling script, not a package)
+import gen_conv_models as gen  # a sibling script, not a package
 
 SEED = 20261128
 OUT = gen.DATA / "dsp_special"
