@@ -47,6 +47,17 @@ def require_int8(op: Op, t: Tensor | None, role: str) -> Tensor:
     return t
 
 
+def weighted_operands(op: Op, graph: Graph) -> tuple[Tensor, Tensor, Tensor]:
+    """Input, constant weights and output of a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op, all int8."""
+    ins = graph.op_inputs(op)
+    x = require_int8(op, ins[0], "input")
+    w = require_int8(op, ins[1], "weights")
+    y = require_int8(op, graph.op_outputs(op)[0], "output")
+    if not w.is_constant:
+        raise unsupported(op, "weights must be constant")
+    return x, w, y
+
+
 def scale_zp(t: Tensor) -> tuple[float, int]:
     """Per-tensor (scale, zero_point) of an activation tensor."""
     assert t.quant is not None
@@ -153,12 +164,7 @@ def nhwc(op: Op, t: Tensor, role: str) -> tuple[int, int, int, int]:
 def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     opts = op.options
     assert isinstance(opts, Conv2DOptions)
-    ins = graph.op_inputs(op)
-    x = require_int8(op, ins[0], "input")
-    w = require_int8(op, ins[1], "weights")
-    y = require_int8(op, graph.op_outputs(op)[0], "output")
-    if not w.is_constant:
-        raise unsupported(op, "weights must be constant")
+    x, w, y = weighted_operands(op, graph)
     check_padding(op, opts.padding)
     n, ih, iw, ic = nhwc(op, x, "input")
     if len(w.shape) != 4:

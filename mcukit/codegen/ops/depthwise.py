@@ -17,9 +17,9 @@ from mcukit.codegen.ops.conv import (
     nhwc,
     out_size_and_padding,
     output_multipliers,
-    require_int8,
     scale_zp,
     unsupported,
+    weighted_operands,
 )
 from mcukit.ir.graph import DepthwiseConv2DOptions, Graph, Op
 
@@ -29,12 +29,7 @@ KINDS = ("DEPTHWISE_CONV_2D",)
 def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     opts = op.options
     assert isinstance(opts, DepthwiseConv2DOptions)
-    ins = graph.op_inputs(op)
-    x = require_int8(op, ins[0], "input")
-    w = require_int8(op, ins[1], "weights")
-    y = require_int8(op, graph.op_outputs(op)[0], "output")
-    if not w.is_constant:
-        raise unsupported(op, "weights must be constant")
+    x, w, y = weighted_operands(op, graph)
     check_padding(op, opts.padding)
     n, ih, iw, ic = nhwc(op, x, "input")
     if len(w.shape) != 4 or w.shape[0] != 1:

@@ -20,9 +20,9 @@ from mcukit.codegen.ops.conv import (
     fields,
     multiplier_arrays,
     output_multipliers,
-    require_int8,
     scale_zp,
     unsupported,
+    weighted_operands,
 )
 from mcukit.ir.graph import FullyConnectedOptions, Graph, Op
 
@@ -32,12 +32,7 @@ KINDS = ("FULLY_CONNECTED",)
 def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     opts = op.options
     assert isinstance(opts, FullyConnectedOptions)
-    ins = graph.op_inputs(op)
-    x = require_int8(op, ins[0], "input")
-    w = require_int8(op, ins[1], "weights")
-    y = require_int8(op, graph.op_outputs(op)[0], "output")
-    if not w.is_constant:
-        raise unsupported(op, "weights must be constant")
+    x, w, y = weighted_operands(op, graph)
     if len(w.shape) != 2:
         raise unsupported(op, f"weights must be [out, in], got shape {w.shape}")
     out_f, in_f = int(w.shape[0]), int(w.shape[1])
