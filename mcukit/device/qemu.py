@@ -297,12 +297,14 @@ def _last_line(text: str) -> str:
 
 
 def run_elf(
-    board: Board, elf: Path, *, send: bytes = b"", timeout: float = 30.0, icount_shift: int | None = None
+    board: Board, elf: Path, *, send: bytes = b"", timeout: float = 30.0, icount_shift: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> QemuResult:
     """Run a firmware to completion: connect, send `send`, collect all UART output until it exits.
+    `extra_args` go to qemu-system-arm (e.g. a TCG plugin).
 
     Raises DeviceError if it does not exit within `timeout` seconds (QEMU is killed)."""
-    with QemuSession(board, elf, icount_shift=icount_shift) as session:
+    with QemuSession(board, elf, icount_shift=icount_shift, extra_args=extra_args) as session:
         sock = session.open_socket(timeout=min(timeout, 10.0))
         try:
             if send:

@@ -20,13 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from mcukit.boards import Board
 from mcukit.errors import DeviceError, UsageError
-
-if TYPE_CHECKING:
-    from mcukit.device.qemu import QemuSession
 
 OUTPUT_VERSION = 1
 
@@ -220,7 +217,7 @@ def count_instructions(
     runs the same number of instructions every time and whole-run totals repeat too; None runs QEMU on host time.
 
     Raises DeviceError if the firmware does not exit within `timeout` or (with `check`) exits non-zero."""
-    from mcukit.device.qemu import QemuSession
+    from mcukit.device.qemu import run_elf
     from mcukit.measure.plugin import build_plugin
 
     elf = Path(elf)
@@ -233,8 +230,8 @@ def count_instructions(
                              "set MCUKIT_CACHE_DIR / TMPDIR to paths without commas")
         extra = ("-plugin", ",".join([f"file={lib}", *args]), "-d", "plugin", "-D", str(log))
         start = time.monotonic()
-        status, uart, output = _run(QemuSession(board, elf, icount_shift=icount_shift, extra_args=extra), send,
-                                    timeout)
+        result = run_elf(board, elf, send=send, timeout=timeout, icount_shift=icount_shift, extra_args=extra)
+        status, uart, output = result.status, result.uart, result.output
         wall = time.monotonic() - start
         text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     if check and status != 0:
@@ -251,35 +248,3 @@ def count_instructions(
     return InstructionCounts(total=total, per_class=per_class, weights=wts, per_region=regions,
                              events=tuple(events), class_names=classes, weight_names=weights, status=status,
                              uart=uart, wall_seconds=wall)
-
-
-def _run(session: QemuSession, send: bytes, timeout: float) -> tuple[int, bytes, str]:
-    """Run a QemuSession to completion: send `send`, read the UART until QEMU exits. (status, uart, output)."""
-    with session:
-        sock = session.open_socket(timeout=min(timeout, 10.0))
-        received = bytearray()
-        try:
-            if send:
-                sock.sendall(send)
-            sock.settimeout(0.05)
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except TimeoutError:
-                    chunk = None
-                except OSError:
-                    break
-                if chunk == b"":
-                    break
-                if chunk:
-                    received += chunk
-                if time.monotonic() > deadline:
-                    session.kill()
-                    raise DeviceError(f"the firmware on {session.board.name} did not exit within {timeout:g} s "
-                                      "while counting instructions; QEMU was killed",
-                                      "the firmware hangs, waits for input, or needs a longer timeout")
-        finally:
-            sock.close()
-        status = session.wait(timeout=10)
-        return status, bytes(received), session.stdout + session.stderr
