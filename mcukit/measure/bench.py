@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from mcukit import __version__
 from mcukit.boards import Board
 from mcukit.device.operations import DeviceSession, SampleResult
 from mcukit.errors import DeviceError, McukitError, UsageError
@@ -43,7 +42,7 @@ from mcukit.measure.timing_model import EstimatedCycles, estimate_cycles, get_mo
 from mcukit.pipeline.data import Samples, load_samples, random_samples
 from mcukit.pipeline.firmware import BuiltFirmware, build_firmware, flash_real_board, load_model
 from mcukit.pipeline.timing import latency_summary
-from mcukit.report.results import ResultsFile
+from mcukit.report.results import model_section, start_results
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 = indeterminate
 
@@ -113,24 +112,14 @@ def bench(model_path: str | Path, opts: BenchOptions, progress: Progress = _noop
         raise UsageError(f"--inputs must be at least 1, got {opts.inputs}", "pass --inputs K with K >= 1")
     if board.emulator is not None:
         get_model(board.core)  # fail before building if no timing model exists for this core
-    results = ResultsFile(
-        opts.json_path,
-        command="bench",
-        mcukit_version=__version__,
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        board={"name": board.name, "core": board.core, "clock_hz": board.clock_hz,
-               "emulated": board.emulator is not None, "verified": board.verified},
-        stages={},
-    )
+    results = start_results(opts.json_path, board, command="bench")
     stage = "model"
     try:
         t0 = time.monotonic()
         progress("load model", 0, 0)
         model = load_model(model_path, opts.calibration)
         mstats = model_stats(model.graph)
-        results.update(model={"path": str(model_path), "name": model.name, "sha256": model.graph.sha256,
-                              "macs": mstats.macs, "params": mstats.params, "weight_bytes": mstats.weight_bytes,
-                              "ops": len(model.graph.ops)})
+        results.update(model=model_section(model_path, model, mstats))
         results.data["stages"]["model_s"] = round(time.monotonic() - t0, 3)
 
         stage = "data"

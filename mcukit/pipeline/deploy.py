@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mcukit import __version__
 from mcukit.boards import Board
 from mcukit.errors import McukitError
 from mcukit.ir.counts import model_stats
@@ -23,7 +22,7 @@ from mcukit.pipeline.firmware import BuiltFirmware, build_firmware, flash_real_b
 from mcukit.pipeline.session import open_device
 from mcukit.pipeline.timing import latency_summary
 from mcukit.pipeline.validate import compare, top1
-from mcukit.report.results import ResultsFile
+from mcukit.report.results import ResultsFile, model_section, start_results
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 = indeterminate
 
@@ -60,14 +59,7 @@ def run_outputs(graph, results) -> list[np.ndarray]:
 
 def deploy(model_path: str | Path, opts: DeployOptions, progress: Progress = _noop) -> dict:
     board = opts.board
-    results = ResultsFile(
-        opts.json_path,
-        mcukit_version=__version__,
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        board={"name": board.name, "core": board.core, "clock_hz": board.clock_hz,
-               "emulated": board.emulator is not None, "verified": board.verified},
-        stages={},
-    )
+    results = start_results(opts.json_path, board)
     stage = "quantize"
     try:
         t0 = time.monotonic()
@@ -80,10 +72,8 @@ def deploy(model_path: str | Path, opts: DeployOptions, progress: Progress = _no
             calibration = opts.test_data[0]
         model = load_model(model_path, calibration)
         stats = model_stats(model.graph)
-        results.update(model={"path": str(model_path), "name": model.name, "sha256": model.graph.sha256,
-                              "macs": stats.macs, "params": stats.params, "weight_bytes": stats.weight_bytes,
-                              "ops": len(model.graph.ops),
-                              "calibration": (calibration or "random inputs") if keras else None})
+        results.update(model=model_section(model_path, model, stats,
+                                           calibration=(calibration or "random inputs") if keras else None))
         results.data["stages"]["model_s"] = round(time.monotonic() - t0, 3)
 
         stage = "data"

@@ -66,11 +66,6 @@ def default_project_dir(model: LoadedModel, board: Board, reference: str, profil
     return cache_dir() / "projects" / tag
 
 
-def project_lock(directory: Path):
-    """Serialize builds of one project folder: two `pio run` in one folder overwrite each other's objects."""
-    return path_lock(directory)
-
-
 def build_firmware(
     model: LoadedModel,
     board: Board,
@@ -85,7 +80,7 @@ def build_firmware(
     generated = generate_for(model, board, reference)
     out = Path(project_dir) if project_dir else default_project_dir(model, board, reference, profile,
                                                                       tuple(extra_flags))
-    with project_lock(out):
+    with path_lock(out):  # two `pio run` in one folder overwrite each other's objects
         return _build_locked(model, board, generated, out, profile, use_cache, tuple(extra_flags))
 
 

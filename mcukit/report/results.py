@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,27 @@ class ResultsFile:
             json.dump(self.data, f, indent=2, default=_jsonable)
             f.write("\n")
         os.replace(tmp, self.path)
+
+
+def start_results(path: str | Path | None, board: Any, **extra: Any) -> ResultsFile:
+    """The document every board run (deploy, bench) starts with: versions, time and the board it ran on."""
+    from mcukit import __version__
+
+    return ResultsFile(
+        path,
+        **extra,
+        mcukit_version=__version__,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        board={"name": board.name, "core": board.core, "clock_hz": board.clock_hz,
+               "emulated": board.emulator is not None, "verified": board.verified},
+        stages={},
+    )
+
+
+def model_section(model_path: str | Path, model: Any, stats: Any, **extra: Any) -> dict[str, Any]:
+    """The `model` block: identity and size of the int8 model that ran (`stats` from ir.counts.model_stats)."""
+    return {"path": str(model_path), "name": model.name, "sha256": model.graph.sha256, "macs": stats.macs,
+            "params": stats.params, "weight_bytes": stats.weight_bytes, "ops": len(model.graph.ops), **extra}
 
 
 def _jsonable(value: Any) -> Any:
