@@ -33,14 +33,7 @@ mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, co
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     for (int32_t px = 0; px < pixels; px += 2) {
-        const int two = px + 1 < pixels;
-        for (int32_t j = 0; j <= two; ++j) {
-            const int32_t q = px + j;
-            const int32_t ox = q % p->out_w;
-            const int32_t oy = (q / p->out_w) % p->out_h;
-            const int32_t b = q / (p->out_w * p->out_h);
-            mk_dsp_im2col_row(p, input, b, oy, ox, pad, j ? col_b : col_a);
-        }
+        const int two = mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
         mk_dsp_gemm_rows(p, weights, bias, k, col_a, two ? col_b : NULL, output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;

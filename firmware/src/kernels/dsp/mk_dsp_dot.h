@@ -438,4 +438,20 @@ static inline void mk_dsp_im2col_row(const mk_conv_params *p, const int8_t *inpu
     }
 }
 
+/* The im2col rows of output pixels px and px + 1 (flattened over batch, rows, columns) into col_a and col_b, for the
+ * two-pixel GEMMs; returns 1 when pixel px + 1 exists (else only col_a is written). */
+static inline int mk_dsp_im2col_pair(const mk_conv_params *p, const int8_t *input, int32_t px, int32_t pixels,
+                                     int8_t pad, int8_t *col_a, int8_t *col_b)
+{
+    const int two = px + 1 < pixels;
+    for (int32_t j = 0; j <= two; ++j) {
+        const int32_t q = px + j;
+        const int32_t ox = q % p->out_w;
+        const int32_t oy = (q / p->out_w) % p->out_h;
+        const int32_t b = q / (p->out_w * p->out_h);
+        mk_dsp_im2col_row(p, input, b, oy, ox, pad, j ? col_b : col_a);
+    }
+    return two;
+}
+
 #endif /* MK_DSP_DOT_H */
