@@ -229,15 +229,16 @@ def load(generated, *, rounding: str | None = None) -> HostModel:
     )
 
 
-def compile_model(model: bytes, rounding: str = "tflm", isa: Sequence[str] = ()) -> HostModel:
+def compile_model(model: bytes, rounding: str = "tflm", isa: Sequence[str] = (), wide_weights: bool = True
+                  ) -> HostModel:
     """.tflite bytes -> a HostModel ready to invoke (parse, generate, build, load). isa: LowerOptions.isa, e.g.
-    ("dsp",) to generate and host-test the DSP kernel variants."""
+    ("dsp",) to generate and host-test the DSP kernel variants; wide_weights: LowerOptions.wide_weights."""
     from mcukit.codegen.generate import generate
     from mcukit.codegen.kernel_call import LowerOptions
     from mcukit.ir.reader import parse_tflite
 
     graph = parse_tflite(model)
-    return load(generate(graph, LowerOptions(rounding=rounding, isa=tuple(isa))))
+    return load(generate(graph, LowerOptions(rounding=rounding, isa=tuple(isa), wide_weights=wide_weights)))
 
 
 def build_dir(directory: Path, rounding: str = "tflm") -> Path:

@@ -50,12 +50,23 @@ def load_model(path: str | Path, calibration: str | Path | None = None) -> Loade
     return LoadedModel(path=path, name=name, tflite=data, graph=parse_tflite(data, name=name))
 
 
-def lower_options(board: Board, reference: str) -> LowerOptions:
-    return LowerOptions(rounding=reference, isa=board.isa.features)
+# Int16 GEMM weights (LowerOptions.wide_weights) double the conv weights' flash; they are kept only while all
+# weights stay within this share of the board's flash, leaving the rest for code and the application.
+WIDE_WEIGHTS_FLASH_SHARE = 0.5
+
+
+def lower_options(board: Board, reference: str, wide_weights: bool = True) -> LowerOptions:
+    return LowerOptions(rounding=reference, isa=board.isa.features, wide_weights=wide_weights)
 
 
 def generate_for(model: LoadedModel, board: Board, reference: str = "tflm") -> GeneratedModel:
-    return generate(model.graph, lower_options(board, reference), model_name=model.name)
+    """The generated C for `board`: with the int16 GEMM weights where they fit comfortably, else int8 ones."""
+    gen = generate(model.graph, lower_options(board, reference), model_name=model.name)
+    if gen.weights_bytes > WIDE_WEIGHTS_FLASH_SHARE * board.flash_bytes:
+        narrow = generate(model.graph, lower_options(board, reference, wide_weights=False), model_name=model.name)
+        if narrow.weights_bytes < gen.weights_bytes:
+            return narrow
+    return gen
 
 
 def default_project_dir(model: LoadedModel, board: Board, reference: str, profile: bool,

@@ -34,8 +34,7 @@ RASTER_KERNELS: dict[str, int] = {
     "mk_conv_s8_dsp": 1,
     "mk_conv_1x1_s8_dsp": 1,
     "mk_conv_im2col_s8_dsp": 1,  # copies a pixel pair's windows to scratch, then writes the pair
-    "mk_conv_1x1_short_s8_dsp": 1,  # the same loops as the two above, only the epilogue differs
-    "mk_conv_im2col_short_s8_dsp": 1,
+    "mk_conv_wide_s8_dsp": 1,  # widens a pixel pair's windows into scratch, then writes the pair
     "mk_conv_s8_mve": 0,
     "mk_depthwise_conv_s8": 0,
     "mk_depthwise_conv_s8_dsp": 0,

@@ -17,7 +17,7 @@
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
-    SC_REQUANT_SHORT_DSP, SC_CONV1X1_SHORT_DSP, SC_CONV_IM2COL_SHORT_DSP, SC_ADD_LUT_DSP,
+    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP,
     SC_KERNELS
 };
 
@@ -113,10 +113,10 @@ static void sc_gemm_forms(int32_t out_c, int32_t k, const int32_t *bias, int32_t
     }
 }
 
-/* The short-epilogue table of mk_conv_1x1_short_s8_dsp / mk_conv_im2col_short_s8_dsp (mirror of gemm_rq_table in
+/* The short-epilogue table of mk_conv_wide_s8_dsp (mirror of gemm_rq_table in
  * mcukit/codegen/ops/_isa.py; layout in mk_kernels_dsp.h), from sc_bias_f. Returns 0 when the layer is not
  * eligible (where the Python side returns None). */
-static int32_t sc_rq[5 * 256];
+static int32_t sc_rq[5 * 258];
 
 static int sc_rq_table(int32_t out_c, int32_t k, int32_t per_channel, int32_t output_offset)
 {
@@ -141,6 +141,36 @@ static int sc_rq_table(int32_t out_c, int32_t k, int32_t per_channel, int32_t ou
         t[4] = e + 1;
     }
     return 1;
+}
+
+/* mk_conv_wide_s8_dsp's int16 weight words (mirror of wide_weight_layout in mcukit/codegen/ops/_isa.py): rows
+ * padded to a multiple of 4 and the channels to even with zeros; per channel pair and 4-weight block the words
+ * (w0, w2), (w1, w3) of channel c then of c + 1, first of each pair in the low half. Also pads the table. */
+static int32_t sc_ww[SC_BUF + 1024];
+
+static int32_t sc_w_at(int32_t out_c, int32_t k, int32_t c, int32_t j)
+{
+    return c < out_c && j < k ? sc_w[c * k + j] : 0;
+}
+
+static void sc_wide_forms(int32_t out_c, int32_t k)
+{
+    const int32_t blocks = (k + 3) / 4;
+    int32_t o = 0;
+    for (int32_t c = 0; c < out_c; c += 2) {
+        for (int32_t b = 0; b < blocks; ++b) {
+            for (int32_t d = 0; d < 2; ++d) {
+                for (int32_t h = 0; h < 2; ++h) {
+                    const uint32_t lo = (uint32_t)sc_w_at(out_c, k, c + d, 4 * b + h) & 0xFFFFu;
+                    const uint32_t hi = (uint32_t)sc_w_at(out_c, k, c + d, 4 * b + h + 2) & 0xFFFFu;
+                    sc_ww[o++] = (int32_t)(lo | (hi << 16));
+                }
+            }
+        }
+    }
+    if (out_c % 2) {
+        memcpy(sc_rq + 5 * out_c, sc_rq + 5 * (out_c - 1), 5 * sizeof(int32_t));
+    }
 }
 
 static void sc_conv(void)
@@ -188,23 +218,20 @@ static void sc_conv(void)
     const int rq = groups == 1 && sc_rq_table(p.out_c, p.filter_h * p.filter_w * p.in_c, p.per_channel,
                                               p.output_offset);
     if (groups == 1) {
-        static int8_t scratch[2 * SC_BUF + 8];
+        static int8_t scratch[2 * SC_BUF + 8] MK_ALIGNED(8); /* the wide kernel reads it with LDRD */
         if (mk_conv_im2col_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
             memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */
             sc_check(SC_CONV_IM2COL_DSP, mk_conv_im2col_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out, scratch),
                      n_out);
-            if (rq) {
-                memset(scratch, 0x5A, sizeof scratch);
-                sc_check(SC_CONV_IM2COL_SHORT_DSP,
-                         mk_conv_im2col_short_s8_dsp(&p, sc_in, sc_wg, sc_rq, sc_out, scratch), n_out);
-            }
+        }
+        if (rq && mk_conv_wide_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
+            sc_wide_forms(p.out_c, p.filter_h * p.filter_w * p.in_c);
+            memset(scratch, 0x5A, sizeof scratch);
+            sc_check(SC_CONV_WIDE_DSP, mk_conv_wide_s8_dsp(&p, sc_in, sc_ww, sc_rq, sc_out, scratch), n_out);
         }
     }
     if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {
         sc_check(SC_CONV1X1_DSP, mk_conv_1x1_s8_dsp(&p, sc_in, sc_wg, sc_bias_f, sc_out), n_out);
-        if (rq) {
-            sc_check(SC_CONV1X1_SHORT_DSP, mk_conv_1x1_short_s8_dsp(&p, sc_in, sc_wg, sc_rq, sc_out), n_out);
-        }
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_CONV_MVE, mk_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);

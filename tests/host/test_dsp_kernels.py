@@ -23,13 +23,16 @@ from mcukit.codegen.kernel_call import SCRATCH, LowerOptions, array
 from mcukit.codegen.ops._isa import (
     ADD_LUT_KERNEL,
     GEMM_KERNELS,
-    GEMM_SHORT_KERNELS,
     IM2COL_KERNELS,
+    WIDE_KERNEL,
     add_lut_table,
     fold_input_offset,
     gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
+    pad_rq_table,
+    wide_scratch_bytes,
+    wide_weight_layout,
 )
 from mcukit.hostbuild import compile_model
 from mcukit.ir.reader import parse_tflite
@@ -73,6 +76,24 @@ def test_dsp_kernels_bit_exact(family: str, case: dict[str, Any], rounding: str)
     assert not bad, f"{case['file']} ({rounding}): {bad}"
 
 
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+def test_int8_gemm_kernels_bit_exact(rounding: str) -> None:
+    """With wide_weights off (what a board with crowded flash gets) the ungrouped convs run the int8 GEMM kernels:
+    the same stored conv sweep, bit for bit."""
+    ran = 0
+    for case in _cases("conv"):
+        model = _model("conv", case)
+        graph = parse_tflite(model)
+        if not any(c.kernel in GEMM_KERNELS for c in lower_all(graph, LowerOptions(isa=DSP, wide_weights=False))):
+            continue
+        xs = random_inputs(model, 2, seed=zlib.crc32(case["file"].encode()))
+        got = compile_model(model, rounding=rounding, isa=DSP, wide_weights=False).run(xs)
+        bad = [d for d in compare(reference(model, xs, rounding), got) if d.mismatches]
+        assert not bad, f"{case['file']} ({rounding}): {bad}"
+        ran += 1
+    assert ran >= 40, ran  # 45 of the stored conv models are ungrouped
+
+
 def test_dsp_boards_select_the_dsp_kernels() -> None:
     """Every accelerated op in the sweep lowers to a *_dsp kernel with isa=("dsp",), to *_mve for conv/depthwise/FC
     with MVE, and to the portable kernel without an ISA (so the sweep above really runs the variants), and every
@@ -91,17 +112,24 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                 assert not p.kernel.endswith(("_dsp", "_mve")), p.kernel
                 assert d.kernel.endswith("_dsp"), (case["file"], d.kernel)
                 assert d.params == p.params, "the variants share the portable params"
-                short = d.kernel in GEMM_SHORT_KERNELS.values()
-                if d.kernel in GEMM_KERNELS or short:
-                    # Compile-time GEMM forms: re-laid-out weights and a folded bias (or the short epilogue's table
-                    # built from it) replace the tensors.
+                w = graph.tensor(op.inputs[1]).array() if op.kind == "CONV_2D" else None
+                if d.kernel in GEMM_KERNELS:
+                    # Compile-time GEMM forms: re-laid-out weights and a folded bias replace the tensors.
                     assert d.args[0] == p.args[0] and d.args[3] == p.args[3]
-                    assert d.args[1:3] == (array("w_gemm"), array("rq_table" if short else "bias_folded")), d.args
+                    assert d.args[1:3] == (array("w_gemm"), array("bias_folded")), d.args
                     names = {a.name: a for a in d.arrays}
-                    w = graph.tensor(op.inputs[1]).array()
                     assert sorted(names["w_gemm"].values.tolist()) == sorted(w.reshape(-1).tolist())
                     if d.kernel in IM2COL_KERNELS:
                         assert d.args[4:] == (SCRATCH,) and d.scratch_bytes == im2col_scratch_bytes(*w.shape[1:])
+                elif d.kernel == WIDE_KERNEL:
+                    # Provably small accumulators: int16 weights and the short epilogue's table.
+                    assert d.args[0] == p.args[0] and d.args[3] == p.args[3] and d.args[4:] == (SCRATCH,)
+                    assert d.args[1:3] == (array("w_wide"), array("rq_table")), d.args
+                    names = {a.name: a for a in d.arrays}
+                    assert np.array_equal(names["w_wide"].values, wide_weight_layout(w))
+                    pr = dict(d.params)
+                    one = w.shape[1:3] == (1, 1) and pr["pad_top"] == pr["pad_left"] == "0"
+                    assert d.scratch_bytes == wide_scratch_bytes(*w.shape[1:], one_by_one=one)
                 elif d.kernel == ADD_LUT_KERNEL:
                     # Same-shape ADD: the compile-time table goes between the inputs and the output.
                     assert d.args == p.args[:2] + (array("add_lut"),) + p.args[2:], d.args
@@ -110,12 +138,33 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                     assert d.args == p.args, "the variants share the portable contract"
                 seen["dsp"].add(d.kernel)
                 seen["mve"].add(m.kernel)
-    # The stored layers all fit the short GEMM epilogue; its fallbacks (mk_conv_1x1_s8_dsp, mk_conv_im2col_s8_dsp)
-    # are exercised by the direct self-check (test_dsp_kernels_direct.py) and test_gemm_rq_table below.
-    assert seen["dsp"] >= {"mk_conv_s8_dsp", "mk_conv_1x1_short_s8_dsp", "mk_conv_im2col_short_s8_dsp",
+    # The stored layers all fit the short GEMM epilogue, so they run the wide kernel; the int8 GEMM kernels run them
+    # in test_int8_gemm_kernels_bit_exact and on unproven layers in the direct self-check (test_dsp_kernels_direct.py).
+    assert seen["dsp"] >= {"mk_conv_s8_dsp", WIDE_KERNEL,
                            "mk_depthwise_conv_s8_dsp", "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp",
                            "mk_max_pool_s8_dsp", "mk_add_s8_dsp", ADD_LUT_KERNEL}, seen["dsp"]
     assert seen["mve"] >= {"mk_conv_s8_mve", "mk_depthwise_conv_s8_mve", "mk_fully_connected_s8_mve"}
+
+
+def test_wide_weight_layout() -> None:
+    """The int16 GEMM form by definition: rows and channels zero-padded (to 4 and to even), then per channel pair
+    and 4-weight block the halfword pairs (w0, w2), (w1, w3) of channel c and of c + 1, low half first; and the
+    table padded with a copy of its last row for an odd channel count."""
+    rng = np.random.default_rng(5)
+    for out_c, k in ((1, 3), (2, 4), (3, 9), (4, 40), (5, 2)):
+        w = rng.integers(-128, 128, size=(out_c, 1, 1, k), dtype=np.int8)
+        rows = np.zeros((out_c + out_c % 2, -(-k // 4) * 4), np.int64)
+        rows[:out_c, :k] = w.reshape(out_c, k)
+        want: list[int] = []
+        for c in range(0, len(rows), 2):
+            for b in range(0, rows.shape[1], 4):
+                for r in (rows[c], rows[c + 1]):
+                    for j in (b, b + 1):
+                        want.append(int(np.uint32((int(r[j]) & 0xFFFF) | ((int(r[j + 2]) & 0xFFFF) << 16))))
+        assert wide_weight_layout(w).view(np.uint32).tolist() == want, (out_c, k)
+    table = np.arange(15, dtype=np.int32)
+    assert pad_rq_table(table).tolist() == list(range(15)) + list(range(10, 15))
+    assert pad_rq_table(table[:10]).tolist() == list(range(10))
 
 
 def test_gemm_weight_layout_and_folded_bias() -> None:

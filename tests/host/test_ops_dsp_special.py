@@ -29,13 +29,14 @@ def _model(case: dict[str, Any]) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("isa", [(), ("dsp",)], ids=["portable", "dsp"])
+@pytest.mark.parametrize(("isa", "wide"), [((), True), (("dsp",), True), (("dsp",), False)],
+                         ids=["portable", "dsp", "dsp-int8-weights"])
 @pytest.mark.parametrize("rounding", ["tflm", "litert"])
 @pytest.mark.parametrize("case", CASES, ids=[c["file"][:-7] for c in CASES])
-def test_bit_exact(case: dict[str, Any], rounding: str, isa: tuple[str, ...]) -> None:
+def test_bit_exact(case: dict[str, Any], rounding: str, isa: tuple[str, ...], wide: bool) -> None:
     model = _model(case)
     xs = random_inputs(model, 4, seed=zlib.crc32(case["file"].encode()))
-    got = compile_model(model, rounding=rounding, isa=isa).run(xs)
+    got = compile_model(model, rounding=rounding, isa=isa, wide_weights=wide).run(xs)
     bad = [d for d in compare(reference(model, xs, rounding), got) if d.mismatches]
     assert not bad, f"{case['file']} ({rounding}, {isa or 'portable'}): {bad}"
 
@@ -46,6 +47,9 @@ def test_special_kernels_are_reached() -> None:
     for case in CASES:
         kernels.update(call.kernel for call in lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",))))
     depthwise_3x3 = {k for k in kernels if k.startswith("mk_depthwise_conv_3x3")}
-    gemm_1x1 = {k for k in kernels if k.startswith("mk_conv_1x1")}
-    im2col = {k for k in kernels if k.startswith("mk_conv_im2col")}
-    assert depthwise_3x3 and gemm_1x1 and im2col, kernels
+    assert depthwise_3x3 and "mk_conv_wide_s8_dsp" in kernels, kernels
+    narrow = set()
+    for case in CASES:
+        narrow.update(c.kernel for c in lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",),
+                                                                                           wide_weights=False)))
+    assert {"mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp"} <= narrow, narrow

@@ -81,18 +81,20 @@ size_t mk_conv_im2col_s8_dsp_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                                 const int32_t *bias, int8_t *output, int8_t *scratch);
 
-/* The two GEMM conv kernels with the short epilogue, for layers whose accumulators the code generator proved small
- * (mcukit/codegen/ops/_isa.py gemm_rq_table returns None otherwise and the layer keeps the kernels above). Weights:
- * the same pair-interleaved form; `table`: 5 int32 per output channel replacing bias, multipliers, shifts and the
- * output offset - { bias' 2^lsh, 2^lsh, multiplier, 2^e + output_offset 2^(e+1), e + 1 } with lsh = left + 1,
- * left = max(shift, 0), e = max(-shift, 0), bias' = bias + input_offset * sum(w) - valid when
- * (|bias'| + 128 * sum|w|) 2^lsh < 2^30, left <= 7 and e <= 21 for every channel (derivation in
- * src/kernels/dsp/mk_dsp_dot.h). multipliers/shifts in the params are not read. MK_ERR_ARG as their twins, and for
- * an activation range beyond int8. */
-mk_status mk_conv_1x1_short_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
-                                   const int32_t *table, int8_t *output);
-mk_status mk_conv_im2col_short_s8_dsp(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
-                                      const int32_t *table, int8_t *output, int8_t *scratch);
+/* CONV_2D without groups, any filter (1x1 included), as a GEMM on weights widened to int16 at compile time, for
+ * layers whose accumulators the code generator proved small (mcukit/codegen/ops/_isa.py gemm_rq_table returns None
+ * otherwise and the layer keeps the two kernels above). `table`: 5 int32 per output channel replacing bias,
+ * multipliers, shifts and the output offset - { bias' 2^lsh, 2^lsh, multiplier, 2^e + output_offset 2^(e+1),
+ * e + 1 } with lsh = left + 1, left = max(shift, 0), e = max(-shift, 0), bias' = bias + input_offset * sum(w) -
+ * valid when (|bias'| + 128 * sum|w|) 2^lsh < 2^30, left <= 7 and e <= 21 for every channel (derivation in
+ * src/kernels/dsp/mk_dsp_dot.h); multipliers/shifts in the params are not read. `weights` is mcukit/codegen/ops/_isa.py wide_weight_layout (channel pairs,
+ * rows padded to a multiple of 4 with zeros, halfword pairs in SXTB16 order; an odd channel count padded with a
+ * zero channel), `table` gemm_rq_table padded to an even channel count. The windows of two output pixels are
+ * widened into `scratch` once and reused for every channel: mk_conv_wide_s8_dsp_scratch_bytes(p) bytes, 4-byte
+ * aligned. MK_ERR_ARG for grouped convolutions, a NULL scratch or table, an activation range beyond int8. */
+size_t mk_conv_wide_s8_dsp_scratch_bytes(const mk_conv_params *p);
+mk_status mk_conv_wide_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,
+                              const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per step when depth_multiplier == 1). */
 mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,

@@ -28,12 +28,9 @@ def pick(options: LowerOptions, portable: str, *, dsp: str | None = None, mve: s
     return portable
 
 
-IM2COL_KERNELS = ("mk_conv_im2col_s8_dsp", "mk_conv_im2col_short_s8_dsp")  # take a scratch buffer as their last argument
+IM2COL_KERNELS = ("mk_conv_im2col_s8_dsp",)  # take a scratch buffer as their last argument
 # Kernels that read the compile-time GEMM forms: gemm_weight_layout() weights and fold_input_offset() bias.
 GEMM_KERNELS = ("mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp")
-# The same two with the short epilogue (gemm_rq_table replaces bias, multipliers, shifts and output offset).
-GEMM_SHORT_KERNELS = {"mk_conv_1x1_s8_dsp": "mk_conv_1x1_short_s8_dsp",
-                      "mk_conv_im2col_s8_dsp": "mk_conv_im2col_short_s8_dsp"}
 
 
 def conv_kernel(options: LowerOptions, filter_h: int, filter_w: int, filter_in_c: int, in_c: int) -> str:
@@ -51,6 +48,41 @@ def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
     """Mirror of mk_conv_im2col_s8_dsp_scratch_bytes(): two window rows, each rounded up to 4 bytes."""
     k = filter_h * filter_w * in_c
     return 2 * ((k + 3) & ~3)
+
+
+WIDE_KERNEL = "mk_conv_wide_s8_dsp"  # GEMM on int16 weights; replaces the short-epilogue GEMM kernels on DSP cores
+
+
+def wide_scratch_bytes(filter_h: int, filter_w: int, in_c: int, one_by_one: bool) -> int:
+    """Mirror of mk_conv_wide_s8_dsp_scratch_bytes(): the widened pixel pair (16 bytes per 4-byte block of the
+    window) plus the two int8 im2col rows (4 bytes per block each) when a tap can start inside a block (a filter
+    other than 1x1 on an input depth that is not a multiple of 4)."""
+    blocks = (filter_h * filter_w * in_c + 3) // 4
+    return blocks * 16 + (0 if one_by_one or in_c % 4 == 0 else blocks * 8)
+
+
+def wide_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the int32 words mk_conv_wide_s8_dsp reads: rows padded to a multiple of 4 (and the
+    channel count to even) with zeros, widened to int16; per channel pair and 4-weight block the words
+    (w[c][0], w[c][2]), (w[c][1], w[c][3]), (w[c+1][0], w[c+1][2]), (w[c+1][1], w[c+1][3]) with the first of each
+    pair in the low halfword - the order SXTB16 splits the inputs into."""
+    rows = np.asarray(w, dtype=np.int64).reshape(w.shape[0], -1)
+    out_c, k = rows.shape
+    blocks = (k + 3) // 4
+    rows = np.pad(rows, ((0, out_c % 2), (0, blocks * 4 - k)))
+    q = rows.reshape(-1, 2, blocks, 4)  # [pair][channel][block][byte]
+    lo = q[..., [0, 1]] & 0xFFFF  # bytes 0, 1 -> low halves of the two words
+    hi = q[..., [2, 3]] & 0xFFFF  # bytes 2, 3 -> high halves
+    words = (lo | (hi << 16)).transpose(0, 2, 1, 3)  # [pair][block][channel][word]
+    return words.reshape(-1).astype(np.uint32).view(np.int32)
+
+
+def pad_rq_table(table: np.ndarray) -> np.ndarray:
+    """gemm_rq_table with the last row repeated for an odd channel count (the wide kernel's padding channel)."""
+    rows = table.reshape(-1, 5)
+    if len(rows) % 2:
+        rows = np.concatenate([rows, rows[-1:]])
+    return rows.reshape(-1)
 
 
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,

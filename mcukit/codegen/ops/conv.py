@@ -12,13 +12,16 @@ import numpy as np
 from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
 from mcukit.codegen.ops._isa import (
     GEMM_KERNELS,
-    GEMM_SHORT_KERNELS,
     IM2COL_KERNELS,
+    WIDE_KERNEL,
     conv_kernel,
     fold_input_offset,
     gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
+    pad_rq_table,
+    wide_scratch_bytes,
+    wide_weight_layout,
 )
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
 from mcukit.errors import UnsupportedModelError
@@ -193,22 +196,26 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     if kernel in GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
         kernel = "mk_conv_s8_dsp"  # the bias cannot be folded at compile time
     if kernel in GEMM_KERNELS:
-        # Weights re-laid out for the GEMM loop and the input offset folded into the bias (docs/kernels.md);
-        # the original weight and bias tensors are then not emitted at all.
+        # Compile-time forms (docs/kernels.md): the input offset folded into the bias, the weights re-laid out for
+        # the GEMM loop - widened to int16 where the short epilogue is provably exact - and the original weight
+        # and bias tensors are then not emitted at all.
         wv = w.array()
         bias = None if bias_t is None else bias_t.array()
         folded = fold_input_offset(bias, wv, -xz)
-        table = gemm_rq_table(wv, folded, mults, shifts, yz)
-        arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)),)
+        table = gemm_rq_table(wv, folded, mults, shifts, yz) if options.wide_weights else None
         if table is None:
-            arrays += (CArray("bias_folded", "int32_t", folded),)
+            arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
             args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
-        else:  # provably small accumulators: the short epilogue (docs/kernels.md)
-            kernel = GEMM_SHORT_KERNELS[kernel]
-            arrays += (CArray("rq_table", "int32_t", table),)
-            args = (args[0], array("w_gemm"), array("rq_table"), args[3])
+        else:
+            kernel = WIDE_KERNEL
+            arrays += (CArray("w_wide", "int32_t", wide_weight_layout(wv)),
+                       CArray("rq_table", "int32_t", pad_rq_table(table)))
+            args = (args[0], array("w_wide"), array("rq_table"), args[3])
     scratch = 0
-    if kernel in IM2COL_KERNELS:
+    if kernel == WIDE_KERNEL:
+        args += (SCRATCH,)
+        scratch = wide_scratch_bytes(fh, fw, ic, (fh, fw, pad_top, pad_left) == (1, 1, 0, 0))
+    elif kernel in IM2COL_KERNELS:
         args += (SCRATCH,)
         scratch = im2col_scratch_bytes(fh, fw, ic)
     return KernelCall(

@@ -274,7 +274,7 @@ static inline void mk_dsp_gemm_rows(const mk_conv_params *p, const int8_t *weigh
     }
 }
 
-/* ---- The short GEMM epilogue (mk_conv_1x1_short_s8_dsp, mk_conv_im2col_short_s8_dsp) ------------------------------
+/* ---- The short GEMM epilogue (mk_conv_wide_s8_dsp) --------------------------------------------------------------------
  *
  * For layers whose accumulators the code generator proved small (gemm_rq_table in mcukit/codegen/ops/_isa.py), the
  * bias, requantization, output offset and the int8 part of the clamp come from a table of MK_DSP_RQ_WORDS int32 per
@@ -332,65 +332,6 @@ static inline void mk_dsp_store4(int8_t *out, uint32_t v, int32_t clamp, int32_t
         v = __sel((uint32_t)hi4, v);
     }
     mk_write_s8x4(out, (int32_t)v);
-}
-
-/* mk_dsp_gemm_rows with the short epilogue: channels in groups of 4 (two pairs through the 2x2 or 2x1 block, one
- * word stored per row), then the remaining pair / odd channel byte by byte. */
-static inline void mk_dsp_gemm_rows_short(const mk_conv_params *p, const int8_t *weights, const int32_t *table,
-                                          int32_t k, const int8_t *xa, const int8_t *xb, int8_t *out)
-{
-    const int32_t out_c = p->out_c;
-    const int32_t lo = p->act_min, hi = p->act_max;
-    const int32_t clamp = lo > -128 || hi < 127;
-    const int32_t lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
-    const int32_t hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
-    int8_t *out_b = out + out_c;
-    const int8_t *wp = weights;
-    const int32_t *t = table;
-    int32_t oc = 0;
-    const size_t pair = 2 * (size_t)k;
-    if (xb != NULL) {
-        for (; oc + 4 <= out_c; oc += 4, wp += 2 * pair, t += 4 * MK_DSP_RQ_WORDS) {
-            int32_t acc[4];
-            mk_dsp_pair_dot_2x2(wp, xa, xb, k, acc);
-            uint32_t va = mk_dsp_bytes2(mk_dsp_rq8(acc[0], t), mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS));
-            uint32_t vb = mk_dsp_bytes2(mk_dsp_rq8(acc[2], t), mk_dsp_rq8(acc[3], t + MK_DSP_RQ_WORDS));
-            mk_dsp_pair_dot_2x2(wp + pair, xa, xb, k, acc);
-            const int32_t *u = t + 2 * MK_DSP_RQ_WORDS;
-            va |= mk_dsp_bytes2(mk_dsp_rq8(acc[0], u), mk_dsp_rq8(acc[1], u + MK_DSP_RQ_WORDS)) << 16;
-            vb |= mk_dsp_bytes2(mk_dsp_rq8(acc[2], u), mk_dsp_rq8(acc[3], u + MK_DSP_RQ_WORDS)) << 16;
-            mk_dsp_store4(out + oc, va, clamp, lo4, hi4);
-            mk_dsp_store4(out_b + oc, vb, clamp, lo4, hi4);
-        }
-    } else {
-        for (; oc + 4 <= out_c; oc += 4, wp += 2 * pair, t += 4 * MK_DSP_RQ_WORDS) {
-            int32_t acc[2];
-            mk_dsp_pair_dot_2x1(wp, xa, k, acc);
-            uint32_t va = mk_dsp_bytes2(mk_dsp_rq8(acc[0], t), mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS));
-            mk_dsp_pair_dot_2x1(wp + pair, xa, k, acc);
-            const int32_t *u = t + 2 * MK_DSP_RQ_WORDS;
-            va |= mk_dsp_bytes2(mk_dsp_rq8(acc[0], u), mk_dsp_rq8(acc[1], u + MK_DSP_RQ_WORDS)) << 16;
-            mk_dsp_store4(out + oc, va, clamp, lo4, hi4);
-        }
-    }
-    for (; oc + 2 <= out_c; oc += 2, wp += pair, t += 2 * MK_DSP_RQ_WORDS) {
-        int32_t acc[4];
-        if (xb != NULL) {
-            mk_dsp_pair_dot_2x2(wp, xa, xb, k, acc);
-            out_b[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[2], t), lo, hi);
-            out_b[oc + 1] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[3], t + MK_DSP_RQ_WORDS), lo, hi);
-        } else {
-            mk_dsp_pair_dot_2x1(wp, xa, k, acc);
-        }
-        out[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[0], t), lo, hi);
-        out[oc + 1] = (int8_t)MK_CLAMP(mk_dsp_rq8(acc[1], t + MK_DSP_RQ_WORDS), lo, hi);
-    }
-    if (oc < out_c) { /* odd channel count: the last row is plain */
-        out[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(mk_dsp_dot_1x1(wp, xa, k, 0, 0), t), lo, hi);
-        if (xb != NULL) {
-            out_b[oc] = (int8_t)MK_CLAMP(mk_dsp_rq8(mk_dsp_dot_1x1(wp, xb, k, 0, 0), t), lo, hi);
-        }
-    }
 }
 
 /* Input row of output pixel `index` (flattened over batch, out_h, out_w) for a 1x1 conv: the pixel at the strides. */

@@ -1,0 +1,259 @@
+/* CONV_2D (no groups) as a GEMM on weights widened to int16 at compile time: the fast twin of the short-epilogue
+ * GEMM kernels (mk_conv_1x1_short_s8_dsp, mk_conv_im2col_short_s8_dsp), for layers whose accumulators the code
+ * generator proved small.
+ *
+ * Why it is faster: the int8 GEMM spends 4 SXTB16 per 16 MACs widening weights and 4 widening inputs, inside the
+ * innermost loop. Here the weights are int16 in flash (twice the bytes: docs/kernels.md says where that pays) and
+ * the two input rows of a pixel pair are widened once into `scratch`, then reused for every output channel. The
+ * inner step is four LDRD and eight SMLAD for 16 MACs. Both rows of the pair are interleaved block by block so
+ * one pointer walks them, and the weights of a channel pair likewise.
+ *
+ * Layouts (mcukit/codegen/ops/_isa.py wide_weight_layout): k = filter_h * filter_w * in_c rounded up to a
+ * multiple of 4 with zero weights; for every 4 bytes x0..x3 of a row SXTB16 gives the halfword pairs (x0, x2) and
+ * (x1, x3), so a block of rows a, b is the words {a02, a13, b02, b13} and a block of channels c, c+1 the words
+ * {w[c] 02, w[c] 13, w[c+1] 02, w[c+1] 13}. An odd channel count is padded with a zero channel that is computed
+ * and not stored. Bias, requantization and output offset come from gemm_rq_table (mk_dsp_dot.h).
+ *
+ * Padding of the image: taps outside it are written as the input zero point, which adds 0 after the folded bias.
+ * Access order: output pixels in pairs, all channels of a pair after reading its windows (in-place lag as the
+ * im2col kernels). scratch: mk_conv_wide_s8_dsp_scratch_bytes(p). */
+#include "mcukit/mk_kernels_dsp.h"
+#include "mk_dsp_dot.h"
+
+static int32_t mk_wide_blocks(const mk_conv_params *p)
+{
+    return (p->filter_h * p->filter_w * p->in_c + 3) / 4;
+}
+
+static int mk_wide_is_1x1(const mk_conv_params *p)
+{
+    return p->filter_h == 1 && p->filter_w == 1 && p->pad_top == 0 && p->pad_left == 0;
+}
+
+/* Windows are copied to int8 im2col rows first only when a tap can start inside a 4-byte block. */
+static int mk_wide_needs_im2col(const mk_conv_params *p)
+{
+    return !mk_wide_is_1x1(p) && p->in_c % 4 != 0;
+}
+
+size_t mk_conv_wide_s8_dsp_scratch_bytes(const mk_conv_params *p)
+{
+    const size_t blocks = (size_t)mk_wide_blocks(p);
+    /* widened pair: 16 bytes per block; the two int8 im2col rows when needed: 4 bytes per block each */
+    return blocks * 16u + (mk_wide_needs_im2col(p) ? blocks * 8u : 0u);
+}
+
+/* One block of the widened pair from the words a (row a) and b (row b). */
+static inline void mk_wide_put(int32_t *dst, int32_t a, int32_t b)
+{
+    dst[0] = __sxtb16(a);
+    dst[1] = mk_sxtb16_ror8(a);
+    dst[2] = __sxtb16(b);
+    dst[3] = mk_sxtb16_ror8(b);
+}
+
+/* Rows xa and xb of k bytes -> the interleaved widened pair; the bytes past k of the last block are zero. */
+static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t *dst)
+{
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4, dst += 4) {
+        mk_wide_put(dst, mk_read_s8x4(xa + i), mk_read_s8x4(xb + i));
+    }
+    if (i < k) {
+        int32_t a = 0, b = 0;
+        memcpy(&a, xa + i, (size_t)(k - i));
+        memcpy(&b, xb + i, (size_t)(k - i));
+        mk_wide_put(dst, a, b);
+    }
+}
+
+/* One block of a channel pair against the pixel pair: acc0/acc1 += channels c, c+1 . row a, acc2/acc3 the same for
+ * row b; x and w advance by one block. On DSP cores it is one asm block so that the loads are LDRD with
+ * post-increment (GCC split them into eight LDR, one instruction per 2 MACs more) and the twelve live values stay
+ * in registers: 4 LDRD + 8 SMLAD for 16 MACs. */
+#if MK_DSP_NATIVE
+#define MK_WIDE_STEP(w, x)                                                                                            \
+    do {                                                                                                              \
+        int32_t xa0_, xa1_, xb0_, xb1_, w0_, w1_;                                                                     \
+        __asm__("ldrd %[xa0], %[xa1], [%[x]], #8\n\t"                                                                  \
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                                    \
+                "smlad %[a0], %[w0], %[xa0], %[a0]\n\t"                                                                \
+                "smlad %[a0], %[w1], %[xa1], %[a0]\n\t"                                                                \
+                "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"                                                                  \
+                "smlad %[a2], %[w0], %[xb0], %[a2]\n\t"                                                                \
+                "smlad %[a2], %[w1], %[xb1], %[a2]\n\t"                                                                \
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                                    \
+                "smlad %[a1], %[w0], %[xa0], %[a1]\n\t"                                                                \
+                "smlad %[a1], %[w1], %[xa1], %[a1]\n\t"                                                                \
+                "smlad %[a3], %[w0], %[xb0], %[a3]\n\t"                                                                \
+                "smlad %[a3], %[w1], %[xb1], %[a3]"                                                                     \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),             \
+                  [xa0] "=&r"(xa0_), [xa1] "=&r"(xa1_), [xb0] "=&r"(xb0_), [xb1] "=&r"(xb1_), [w0] "=&r"(w0_),      \
+                  [w1] "=&r"(w1_)                                                                                   \
+                :                                                                                                     \
+                : "memory");                                                                                          \
+    } while (0)
+#else
+#define MK_WIDE_STEP(w, x)                                                                                            \
+    do {                                                                                                              \
+        a0 = __smlad((w)[1], (x)[1], __smlad((w)[0], (x)[0], a0));                                                    \
+        a2 = __smlad((w)[1], (x)[3], __smlad((w)[0], (x)[2], a2));                                                    \
+        a1 = __smlad((w)[3], (x)[1], __smlad((w)[2], (x)[0], a1));                                                    \
+        a3 = __smlad((w)[3], (x)[3], __smlad((w)[2], (x)[2], a3));                                                    \
+        (x) += 4;                                                                                                     \
+        (w) += 4;                                                                                                     \
+    } while (0)
+#endif
+
+/* n blocks of 4 int8 from src widened into one row of the interleaved pair (every 4th word pair); returns the
+ * next block's slot. Two blocks per iteration (8-byte loads) for the layers with few output channels, where the
+ * widening is a visible share of the work. */
+static int32_t *mk_wide_run(const int8_t *src, int32_t n, int32_t *dst)
+{
+    int32_t j = 0;
+    for (; j + 2 <= n; j += 2, src += 8, dst += 8) {
+        const int32_t u = mk_read_s8x4(src), v = mk_read_s8x4(src + 4);
+        dst[0] = __sxtb16(u);
+        dst[1] = mk_sxtb16_ror8(u);
+        dst[4] = __sxtb16(v);
+        dst[5] = mk_sxtb16_ror8(v);
+    }
+    if (j < n) {
+        const int32_t u = mk_read_s8x4(src);
+        dst[0] = __sxtb16(u);
+        dst[1] = mk_sxtb16_ror8(u);
+        dst += 4;
+    }
+    return dst;
+}
+
+/* The window of output pixel q widened straight from the input into one row of the interleaved pair (dst: word 0
+ * of block 0 of that row; rows are 4 words apart), when in_c is a multiple of 4 so that every tap starts a block:
+ * no int8 im2col copy. Taps outside the image get the zero point in both halves (pad2). */
+static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t pad2, int32_t *dst)
+{
+    const int32_t c4 = p->in_c / 4;
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
+    const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        const int32_t iy = y0 + fy * p->dilation_h;
+        const int row_in = iy >= 0 && iy < p->in_h;
+        const int8_t *row = input + ((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w * (size_t)p->in_c;
+        if (row_in && whole_row) { /* the common case: one contiguous run of filter_w taps */
+            dst = mk_wide_run(row + (size_t)x0 * (size_t)p->in_c, p->filter_w * c4, dst);
+            continue;
+        }
+        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+            const int32_t ix = x0 + fx * p->dilation_w;
+            if (!row_in || ix < 0 || ix >= p->in_w) {
+                for (int32_t j = 0; j < c4; ++j, dst += 4) {
+                    dst[0] = pad2;
+                    dst[1] = pad2;
+                }
+                continue;
+            }
+            dst = mk_wide_run(row + (size_t)ix * (size_t)p->in_c, c4, dst);
+        }
+    }
+}
+
+/* Requantize channel c's results for both rows (table row t loaded once): the int8 for row a in byte 0 and for
+ * row b in byte 2 of the result (bytes 1 and 3 zero). */
+static inline uint32_t mk_wide_rq(int32_t acc_a, int32_t acc_b, const int32_t *t)
+{
+    const int32_t bias = t[0], scale = t[1], m = t[2], rnd = t[3], rsh = t[4];
+    const int32_t ha = mk_dsp_smmulr((int32_t)((uint32_t)acc_a * (uint32_t)scale + (uint32_t)bias), m);
+    const int32_t hb = mk_dsp_smmulr((int32_t)((uint32_t)acc_b * (uint32_t)scale + (uint32_t)bias), m);
+    const uint32_t ra = (uint32_t)mk_dsp_rq_tail8(ha, rnd, rsh) & 0xFFu;
+    return ra | (((uint32_t)mk_dsp_rq_tail8(hb, rnd, rsh) & 0xFFu) << 16);
+}
+
+/* All channel pairs for the widened pixel pair `wide`: row a's outputs to out_a, row b's to out_b (NULL: only one
+ * pixel). One call per pixel pair, so the register save/restore is paid once for all channels. */
+static void mk_wide_gemm(const int32_t *weights, const int32_t *wide, int32_t blocks, const int32_t *t,
+                         int32_t out_c, int8_t *out_a, int8_t *out_b, int32_t clamp, int32_t lo4, int32_t hi4)
+{
+    const int32_t *w = weights;
+    for (int32_t oc = 0; oc < out_c; oc += 2, t += 2 * MK_DSP_RQ_WORDS) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const int32_t *x = wide;
+        const int32_t *end = wide + 4 * blocks;
+        if (blocks & 1) {
+            MK_WIDE_STEP(w, x);
+        }
+        while (x != end) { /* two blocks per iteration: compare and branch are then 2 of 26 instructions */
+            MK_WIDE_STEP(w, x);
+            MK_WIDE_STEP(w, x);
+        }
+        /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 - clamped in one go */
+        uint32_t v = mk_wide_rq(a0, a2, t) | (mk_wide_rq(a1, a3, t + MK_DSP_RQ_WORDS) << 8);
+        if (clamp) {
+            (void)__ssub8((int32_t)v, lo4);
+            v = __sel(v, (uint32_t)lo4);
+            (void)__ssub8((int32_t)v, hi4);
+            v = __sel((uint32_t)hi4, v);
+        }
+        if (oc + 1 < out_c) {
+            const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);
+            memcpy(out_a + oc, &ha, 2);
+            if (out_b != NULL) {
+                memcpy(out_b + oc, &hb, 2);
+            }
+        } else { /* odd channel count: the padding channel's results are dropped */
+            out_a[oc] = (int8_t)v;
+            if (out_b != NULL) {
+                out_b[oc] = (int8_t)(v >> 16);
+            }
+        }
+    }
+}
+
+mk_status mk_conv_wide_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,
+                              const int32_t *table, int8_t *output, int8_t *scratch)
+{
+    if (p->filter_in_c != p->in_c || p->in_c < 1 || scratch == NULL || table == NULL || p->act_min < -128 ||
+        p->act_max > 127) {
+        return MK_ERR_ARG;
+    }
+    const int32_t k = p->filter_h * p->filter_w * p->in_c;
+    const int32_t blocks = mk_wide_blocks(p);
+    const int one = mk_wide_is_1x1(p);
+    int32_t *wide = (int32_t *)(void *)scratch;
+    int8_t *col_a = scratch + (size_t)blocks * 16u;
+    int8_t *col_b = col_a + (size_t)blocks * 4u;
+    const int8_t pad = (int8_t)(-p->input_offset);
+    const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)pad) * 0x00010001u);
+    const int direct = !one && !mk_wide_needs_im2col(p);  /* widen straight from the input */
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t clamp = lo > -128 || hi < 127;  /* ReLU-style ranges; the full int8 range is SSAT's alone */
+    const int32_t lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
+    const int32_t hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
+    const int32_t out_c = p->out_c;
+    const int32_t pixels = p->batches * p->out_h * p->out_w;
+    for (int32_t px = 0; px < pixels; px += 2) {
+        const int8_t *xa, *xb;
+        int two;
+        if (one) {
+            two = px + 1 < pixels;
+            xa = mk_dsp_pixel_1x1(p, input, px);
+            xb = two ? mk_dsp_pixel_1x1(p, input, px + 1) : xa;
+        } else if (direct) {
+            two = px + 1 < pixels;
+            mk_wide_window(p, input, px, pad2, wide);
+            mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
+            xa = xb = NULL;
+        } else {
+            two = mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+            xa = col_a;
+            xb = two ? col_b : col_a;
+        }
+        if (xa != NULL) {
+            mk_wide_rows(xa, xb, k, wide);
+        }
+        int8_t *out_a = output + (size_t)px * (size_t)out_c;
+        mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, clamp, lo4, hi4);
+    }
+    return MK_OK;
+}
