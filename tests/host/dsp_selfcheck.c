@@ -17,7 +17,7 @@
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
-    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP,
+    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP,
     SC_KERNELS
 };
 
@@ -352,6 +352,13 @@ static void sc_fc(void)
     const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
     (void)mk_fully_connected_s8(&p, sc_in, sc_w, bias, sc_ref);
     sc_check(SC_FC_DSP, mk_fully_connected_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
+    sc_gemm_forms(p.out_features, p.in_features, bias, p.input_offset); /* the folded bias, sc_bias_f */
+    sc_wide_forms(p.out_features, p.in_features);
+    static int8_t fc_scratch[SC_BUF / 2 + 16] MK_ALIGNED(8);
+    if (mk_fully_connected_wide_s8_dsp_scratch_bytes(&p) <= sizeof fc_scratch) {
+        sc_check(SC_FC_WIDE_DSP, mk_fully_connected_wide_s8_dsp(&p, sc_in, sc_ww, sc_bias_f, sc_out, fc_scratch),
+                 n_out);
+    }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_FC_MVE, mk_fully_connected_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
 #endif

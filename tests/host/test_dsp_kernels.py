@@ -23,6 +23,7 @@ from mcukit.codegen.kernel_call import SCRATCH, LowerOptions, array
 from mcukit.codegen.ops._isa import (
     ADD_LUT_KERNEL,
     GEMM_KERNELS,
+    FC_WIDE_KERNEL,
     IM2COL_KERNELS,
     WIDE_KERNEL,
     add_lut_table,
@@ -77,21 +78,27 @@ def test_dsp_kernels_bit_exact(family: str, case: dict[str, Any], rounding: str)
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)
-def test_int8_gemm_kernels_bit_exact(rounding: str) -> None:
-    """With wide_weights off (what a board with crowded flash gets) the ungrouped convs run the int8 GEMM kernels:
-    the same stored conv sweep, bit for bit."""
-    ran = 0
-    for case in _cases("conv"):
-        model = _model("conv", case)
-        graph = parse_tflite(model)
-        if not any(c.kernel in GEMM_KERNELS for c in lower_all(graph, LowerOptions(isa=DSP, wide_weights=False))):
-            continue
-        xs = random_inputs(model, 2, seed=zlib.crc32(case["file"].encode()))
-        got = compile_model(model, rounding=rounding, isa=DSP, wide_weights=False).run(xs)
-        bad = [d for d in compare(reference(model, xs, rounding), got) if d.mismatches]
-        assert not bad, f"{case['file']} ({rounding}): {bad}"
-        ran += 1
-    assert ran >= 40, ran  # 45 of the stored conv models are ungrouped
+def test_int8_weight_kernels_bit_exact(rounding: str) -> None:
+    """With wide_weights off (what a board with crowded flash gets) ungrouped convs run the int8 GEMM kernels and
+    fully connected layers mk_fully_connected_s8_dsp: the same stored sweeps, bit for bit."""
+    ran: dict[str, int] = {}
+    narrow = LowerOptions(isa=DSP, wide_weights=False)
+    for family in ("conv", "fully_connected"):
+        for case in _cases(family):
+            model = _model(family, case)
+            kernels = {c.kernel for c in lower_all(parse_tflite(model), narrow)}
+            picked = kernels & {*GEMM_KERNELS, "mk_fully_connected_s8_dsp"}
+            if not picked:
+                continue
+            xs = random_inputs(model, 2, seed=zlib.crc32(case["file"].encode()))
+            got = compile_model(model, rounding=rounding, isa=DSP, wide_weights=False).run(xs)
+            bad = [d for d in compare(reference(model, xs, rounding), got) if d.mismatches]
+            assert not bad, f"{case['file']} ({rounding}): {bad}"
+            for k in picked:
+                ran[k] = ran.get(k, 0) + 1
+    # 45 of the stored conv models are ungrouped; every fully connected one qualifies
+    assert ran.get("mk_conv_1x1_s8_dsp", 0) >= 4 and ran.get("mk_conv_im2col_s8_dsp", 0) >= 30, ran
+    assert ran.get("mk_fully_connected_s8_dsp", 0) >= 30, ran
 
 
 def test_dsp_boards_select_the_dsp_kernels() -> None:
@@ -130,6 +137,14 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                     pr = dict(d.params)
                     one = w.shape[1:3] == (1, 1) and pr["pad_top"] == pr["pad_left"] == "0"
                     assert d.scratch_bytes == wide_scratch_bytes(*w.shape[1:], one_by_one=one)
+                elif d.kernel == FC_WIDE_KERNEL:
+                    # int16 weights, folded bias and a row of scratch.
+                    w = graph.tensor(op.inputs[1]).array()
+                    assert d.args[0] == p.args[0] and d.args[3] == p.args[3] and d.args[4:] == (SCRATCH,)
+                    assert d.args[1:3] == (array("w_wide"), array("bias_folded")), d.args
+                    names = {a.name: a for a in d.arrays}
+                    assert np.array_equal(names["w_wide"].values, wide_weight_layout(w))
+                    assert d.scratch_bytes == (w.shape[1] + 3) // 4 * 8
                 elif d.kernel == ADD_LUT_KERNEL:
                     # Same-shape ADD: the compile-time table goes between the inputs and the output.
                     assert d.args == p.args[:2] + (array("add_lut"),) + p.args[2:], d.args
@@ -140,8 +155,8 @@ def test_dsp_boards_select_the_dsp_kernels() -> None:
                 seen["mve"].add(m.kernel)
     # The stored layers all fit the short GEMM epilogue, so they run the wide kernel; the int8 GEMM kernels run them
     # in test_int8_gemm_kernels_bit_exact and on unproven layers in the direct self-check (test_dsp_kernels_direct.py).
-    assert seen["dsp"] >= {"mk_conv_s8_dsp", WIDE_KERNEL,
-                           "mk_depthwise_conv_s8_dsp", "mk_fully_connected_s8_dsp", "mk_avg_pool_s8_dsp",
+    assert seen["dsp"] >= {"mk_conv_s8_dsp", WIDE_KERNEL, FC_WIDE_KERNEL,
+                           "mk_depthwise_conv_s8_dsp", "mk_avg_pool_s8_dsp",
                            "mk_max_pool_s8_dsp", "mk_add_s8_dsp", ADD_LUT_KERNEL}, seen["dsp"]
     assert seen["mve"] >= {"mk_conv_s8_mve", "mk_depthwise_conv_s8_mve", "mk_fully_connected_s8_mve"}
 

@@ -50,7 +50,8 @@ def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
     return 2 * ((k + 3) & ~3)
 
 
-WIDE_KERNEL = "mk_conv_wide_s8_dsp"  # GEMM on int16 weights; replaces the short-epilogue GEMM kernels on DSP cores
+WIDE_KERNEL = "mk_conv_wide_s8_dsp"  # GEMM on int16 weights, short epilogue: ungrouped convs on DSP cores
+FC_WIDE_KERNEL = "mk_fully_connected_wide_s8_dsp"  # FULLY_CONNECTED on int16 weights, same layout
 
 
 def wide_scratch_bytes(filter_h: int, filter_w: int, in_c: int, one_by_one: bool) -> int:
