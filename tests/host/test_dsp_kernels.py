@@ -22,8 +22,8 @@ from mcukit.codegen.generate import lower_all
 from mcukit.codegen.kernel_call import SCRATCH, LowerOptions, array
 from mcukit.codegen.ops._isa import (
     ADD_LUT_KERNEL,
-    GEMM_KERNELS,
     FC_WIDE_KERNEL,
+    GEMM_KERNELS,
     IM2COL_KERNELS,
     WIDE_KERNEL,
     add_lut_table,
