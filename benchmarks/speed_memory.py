@@ -5,7 +5,9 @@
 
 For every model (built with TensorFlow from a seed, random weights: benchmarks/tiny_models.py; plus examples/*.h5)
 and every emulated board, the same model is built twice: with the portable C kernels (LowerOptions isa=(), a board
-variant with its ISA cleared) and with the board's optimized kernels (DSP / Helium). One inference each runs under
+variant with its ISA cleared), with the board's optimized kernels (DSP / Helium; int16 GEMM weights where the board's
+flash allows) and with the optimized kernels on the int8 weight layout ("int8-w", LowerOptions.wide_weights=False: what
+the int16 weights buy and cost). One inference each runs under
 QEMU with the instruction-counting plugin (counts are exact and deterministic, so one is enough) and its outputs
 are compared with the TFLite Micro host interpreter bit for bit.
 
@@ -48,7 +50,10 @@ TINY = ("ds_cnn", "mobilenet", "resnet8", "ad_fc")
 EXAMPLES = ("kws", "resnet", "autoencoder")
 QUICK_MODELS = ("ad_fc", "autoencoder")
 QUICK_BOARDS = ("qemu-m4",)
-SCHEMA = "mcukit.benchmarks.speed_memory/1"
+SCHEMA = "mcukit.benchmarks.speed_memory/2"
+# The optimized kernels with the int8 weight layout (LowerOptions.wide_weights=False): what the int16 GEMM weights
+# cost in flash and buy in speed, side by side.
+INT8_WEIGHTS = "int8-w"
 
 
 def model_path(name: str) -> tuple[Path, Path | None]:
@@ -78,7 +83,7 @@ def run_one(model: Any, board: Any, variant: str, sample: list[Any], expected: l
 
     target = portable_board(board) if variant == "portable" else board
     folder = cache_dir() / "projects" / f"bench-{model.name}-{model.graph.sha256[:12]}-{board.name}-{variant}"
-    built = build_firmware(model, target, project_dir=folder)
+    built = build_firmware(model, target, project_dir=folder, wide_weights=False if variant == INT8_WEIGHTS else None)
     sizes = built.firmware.sizes
     row: dict[str, Any] = {
         "board": board.name, "variant": variant, "core": board.core,
@@ -128,7 +133,7 @@ def measure_model(name: str, boards: list[str]) -> dict[str, Any]:
                            "tflm_activation_bytes": plan_vs_tflm.tflm_head_bytes(model.tflite), "runs": []}
     for b in boards:
         board = get_board(b)
-        for variant in ("portable", "optimized"):
+        for variant in ("portable", "optimized", INT8_WEIGHTS):
             t0 = time.monotonic()
             try:
                 row = run_one(model, board, variant, sample, expected)
@@ -167,6 +172,16 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             if p and o:
                 print(f"{m['model']:<12} {b:<9} {_ratio(p['instructions'], o['instructions']):>7} "
                       f"{_ratio(p['estimated_cycles'], o['estimated_cycles']):>8}")
+    print("\nint16 GEMM weights (optimized) vs the int8 layout (int8-w): speed bought and flash paid")
+    print(f"{'model':<12} {'board':<9} {'instr':>7} {'est.cyc':>8} {'weights':>9} {'int8-w':>9} {'extra':>9}")
+    for m in results:
+        by = {(r["board"], r["variant"]): r for r in m["runs"] if "instructions" in r}
+        for b in sorted({r["board"] for r in m["runs"]}):
+            o, n = by.get((b, "optimized")), by.get((b, INT8_WEIGHTS))
+            if o and n:
+                print(f"{m['model']:<12} {b:<9} {_ratio(n['instructions'], o['instructions']):>7} "
+                      f"{_ratio(n['estimated_cycles'], o['estimated_cycles']):>8} {o['weights_bytes']:>9,} "
+                      f"{n['weights_bytes']:>9,} {o['weights_bytes'] - n['weights_bytes']:>9,}")
     print("\nmemory: mcukit arena vs TFLite Micro host interpreter (same .tflite)")
     print(f"{'model':<12} {'mk port.':>9} {'mk opt.':>9} {'max':>9} {'tflm':>9} {'tflm_act':>9} "
           f"{'max/tflm':>9} {'max/act':>8}")

@@ -59,8 +59,12 @@ def lower_options(board: Board, reference: str, wide_weights: bool = True) -> Lo
     return LowerOptions(rounding=reference, isa=board.isa.features, wide_weights=wide_weights)
 
 
-def generate_for(model: LoadedModel, board: Board, reference: str = "tflm") -> GeneratedModel:
-    """The generated C for `board`: with the int16 GEMM weights where they fit comfortably, else int8 ones."""
+def generate_for(model: LoadedModel, board: Board, reference: str = "tflm", wide_weights: bool | None = None
+                 ) -> GeneratedModel:
+    """The generated C for `board`: with the int16 GEMM weights where they fit comfortably, else int8 ones
+    (wide_weights=None); True/False force one form (benchmarks compare them)."""
+    if wide_weights is not None:
+        return generate(model.graph, lower_options(board, reference, wide_weights), model_name=model.name)
     gen = generate(model.graph, lower_options(board, reference), model_name=model.name)
     if gen.weights_bytes > WIDE_WEIGHTS_FLASH_SHARE * board.flash_bytes:
         narrow = generate(model.graph, lower_options(board, reference, wide_weights=False), model_name=model.name)
@@ -86,9 +90,11 @@ def build_firmware(
     project_dir: str | Path | None = None,
     use_cache: bool = True,
     extra_flags: tuple[str, ...] = (),
+    wide_weights: bool | None = None,
 ) -> BuiltFirmware:
-    """extra_flags go into platformio.ini's build_flags (e.g. "-O0"), hence into the project's fingerprint."""
-    generated = generate_for(model, board, reference)
+    """extra_flags go into platformio.ini's build_flags (e.g. "-O0"), hence into the project's fingerprint.
+    wide_weights: as generate_for (None: decided from the board's flash)."""
+    generated = generate_for(model, board, reference, wide_weights)
     out = Path(project_dir) if project_dir else default_project_dir(model, board, reference, profile,
                                                                       tuple(extra_flags))
     with path_lock(out):  # two `pio run` in one folder overwrite each other's objects
