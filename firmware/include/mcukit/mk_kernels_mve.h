@@ -20,6 +20,20 @@
 mk_status mk_conv_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                          int8_t *output);
 
+/* CONV_2D without groups as GEMMs on compile-time forms (src/kernels/mve/mk_mve_gemm.h; mcukit/codegen/ops/_isa.py
+ * mve_gemm_weight_layout and fold_input_offset): weights with each OHWI row zero-padded to a multiple of 16 bytes,
+ * out_c zero-padded to a multiple of 4, each group of 4 channels' rows interleaved in 16-byte chunks; bias = bias +
+ * input_offset * sum(w) (never NULL). 4 output channels x 2 pixels per step (8 VMLADAVA.S8 per 16 bytes), the
+ * requantization vectorized over the 4 channels (equal to mk_requantize lane by lane).
+ *  - mk_conv_1x1_s8_mve: 1x1 filters (pixel rows read in place). MK_ERR_ARG for other filters or padding.
+ *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; two window rows of k = filter_h filter_w in_c
+ *    bytes, each rounded up to 16, in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
+size_t mk_conv_im2col_s8_mve_scratch_bytes(const mk_conv_params *p);
+mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                             const int32_t *bias, int8_t *output);
+mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
+                                const int32_t *bias, int8_t *output, int8_t *scratch);
+
 /* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per vector when depth_multiplier == 1). */
 mk_status mk_depthwise_conv_s8_mve(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,
                                    const int32_t *bias, int8_t *output);

@@ -42,15 +42,43 @@ def conv_kernel(options: LowerOptions, filter_h: int, filter_w: int, filter_in_c
     ungrouped = filter_in_c == in_c
     one_by_one = filter_h == 1 and filter_w == 1 and ungrouped
     dsp = "mk_conv_1x1_s8_dsp" if one_by_one else "mk_conv_im2col_s8_dsp" if ungrouped else "mk_conv_s8_dsp"
-    # On Helium cores the DSP GEMM kernels still win for ungrouped convs (measured on qemu-m55, docs/kernels.md):
-    # the Helium kernel pays a predicated loop per tap of filter_in_c bytes.
-    return pick(options, "mk_conv_s8", dsp=dsp, mve=None if ungrouped else "mk_conv_s8_mve")
+    # Helium: the GEMM kernels for ungrouped convs (1x1 reads pixel rows in place, so only for in_c % 16 == 0;
+    # other depths get padded im2col rows); grouped convs keep the tap-by-tap mk_conv_s8_mve.
+    mve = ("mk_conv_1x1_s8_mve" if one_by_one and in_c % 16 == 0 else "mk_conv_im2col_s8_mve") if ungrouped \
+        else "mk_conv_s8_mve"
+    return pick(options, "mk_conv_s8", dsp=dsp, mve=mve)
 
 
 def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
     """Mirror of mk_conv_im2col_s8_dsp_scratch_bytes(): two window rows, each rounded up to 4 bytes."""
     k = filter_h * filter_w * in_c
     return 2 * ((k + 3) & ~3)
+
+
+# Helium GEMM conv kernels (firmware/src/kernels/mve/mk_mve_gemm.h): they read mve_gemm_weight_layout() weights and
+# fold_input_offset() bias; the im2col one takes mve_im2col_scratch_bytes() of scratch as its last argument.
+MVE_GEMM_KERNELS = ("mk_conv_1x1_s8_mve", "mk_conv_im2col_s8_mve")
+MVE_IM2COL_KERNEL = "mk_conv_im2col_s8_mve"
+
+
+def mve_im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
+    """Mirror of mk_conv_im2col_s8_mve_scratch_bytes(): two window rows, each rounded up to 16 bytes."""
+    k = filter_h * filter_w * in_c
+    return 2 * ((k + 15) & ~15)
+
+
+def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the order the Helium GEMM block reads (firmware/src/kernels/mve/mk_mve_gemm.h): each
+    row of k bytes zero-padded to a multiple of 16, out_c zero-padded to a multiple of 4, and each group of 4
+    channels' rows interleaved in 16-byte chunks (w[c][0:16], w[c+1][0:16], w[c+2][0:16], w[c+3][0:16],
+    w[c][16:32], ...). Larger than the weights by the padding: (ceil(k/16) 16) (ceil(out_c/4) 4) bytes."""
+    rows = np.asarray(w, dtype=np.int8).reshape(w.shape[0], -1)
+    out_c, k = rows.shape
+    kp = (k + 15) & ~15
+    ocp = (out_c + 3) & ~3
+    padded = np.zeros((ocp, kp), np.int8)
+    padded[:out_c, :k] = rows
+    return padded.reshape(ocp // 4, 4, kp // 16, 16).transpose(0, 2, 1, 3).reshape(-1).copy()
 
 
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,

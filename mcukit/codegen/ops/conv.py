@@ -14,11 +14,15 @@ from mcukit.codegen.ops._isa import (
     GEMM_KERNELS,
     GEMM_SHORT_KERNELS,
     IM2COL_KERNELS,
+    MVE_GEMM_KERNELS,
+    MVE_IM2COL_KERNEL,
     conv_kernel,
     fold_input_offset,
     gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
+    mve_gemm_weight_layout,
+    mve_im2col_scratch_bytes,
 )
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
 from mcukit.errors import UnsupportedModelError
@@ -190,8 +194,16 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
     arrays = (m_arr, s_arr)
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
-    if kernel in GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
+    if kernel in GEMM_KERNELS + MVE_GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
         kernel = "mk_conv_s8_dsp"  # the bias cannot be folded at compile time
+    if kernel in MVE_GEMM_KERNELS:
+        # Helium GEMM: padded, 4-channel-interleaved weights and the folded bias; the full (vectorized)
+        # requantization, which costs the same as a short one there (docs/kernels.md).
+        wv = w.array()
+        folded = fold_input_offset(None if bias_t is None else bias_t.array(), wv, -xz)
+        arrays += (CArray("w_mve", "int8_t", mve_gemm_weight_layout(wv)),
+                   CArray("bias_folded", "int32_t", folded))
+        args = (args[0], array("w_mve"), array("bias_folded"), args[3])
     if kernel in GEMM_KERNELS:
         # Weights re-laid out for the GEMM loop and the input offset folded into the bias (docs/kernels.md);
         # the original weight and bias tensors are then not emitted at all.
@@ -211,6 +223,9 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     if kernel in IM2COL_KERNELS:
         args += (SCRATCH,)
         scratch = im2col_scratch_bytes(fh, fw, ic)
+    elif kernel == MVE_IM2COL_KERNEL:
+        args += (SCRATCH,)
+        scratch = mve_im2col_scratch_bytes(fh, fw, ic)
     return KernelCall(
         kernel=kernel,
         params_type="mk_conv_params",
