@@ -37,6 +37,8 @@ RASTER_KERNELS: dict[str, int] = {
     "mk_conv_1x1_short_s8_dsp": 1,  # the same loops as the two above, only the epilogue differs
     "mk_conv_im2col_short_s8_dsp": 1,
     "mk_conv_s8_mve": 0,
+    "mk_conv_1x1_s8_mve": 1,  # pixel pairs like the DSP GEMMs (4 channels x 2 pixels per block)
+    "mk_conv_im2col_s8_mve": 1,
     "mk_depthwise_conv_s8": 0,
     "mk_depthwise_conv_s8_dsp": 0,
     "mk_depthwise_conv_3x3_s8_dsp": 0,
