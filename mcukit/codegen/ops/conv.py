@@ -21,6 +21,7 @@ from mcukit.codegen.ops._isa import (
     gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
+    mve_gemm_rq_table,
     mve_gemm_weight_layout,
     mve_im2col_scratch_bytes,
 )
@@ -197,13 +198,14 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     if kernel in GEMM_KERNELS + MVE_GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
         kernel = "mk_conv_s8_dsp"  # the bias cannot be folded at compile time
     if kernel in MVE_GEMM_KERNELS:
-        # Helium GEMM: padded, 4-channel-interleaved weights and the folded bias; the full (vectorized)
-        # requantization, which costs the same as a short one there (docs/kernels.md).
+        # Helium GEMM: padded, 4-channel-interleaved weights; folded bias and requantization constants in one
+        # table (the full requantization, vectorized: it costs what a short one would there; docs/kernels.md).
+        # The original weight, bias, multiplier and shift arrays are then not read.
         wv = w.array()
         folded = fold_input_offset(None if bias_t is None else bias_t.array(), wv, -xz)
         arrays += (CArray("w_mve", "int8_t", mve_gemm_weight_layout(wv)),
-                   CArray("bias_folded", "int32_t", folded))
-        args = (args[0], array("w_mve"), array("bias_folded"), args[3])
+                   CArray("rq_mve", "int32_t", mve_gemm_rq_table(folded, mults, shifts)))
+        args = (args[0], array("w_mve"), array("rq_mve"), args[3])
     if kernel in GEMM_KERNELS:
         # Weights re-laid out for the GEMM loop and the input offset folded into the bias (docs/kernels.md);
         # the original weight and bias tensors are then not emitted at all.

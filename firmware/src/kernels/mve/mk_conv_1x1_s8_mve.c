@@ -21,11 +21,11 @@ static inline const int8_t *mk_mve_pixel_1x1(const mk_conv_params *p, const int8
 }
 
 mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
-                             const int32_t *bias, int8_t *output)
+                             const int32_t *table, int8_t *output)
 {
     if (p->filter_h != 1 || p->filter_w != 1 || p->filter_in_c != p->in_c || p->in_c < 16 || p->in_c % 16 != 0 ||
         p->pad_top != 0 ||
-        p->pad_left != 0 || bias == NULL) {
+        p->pad_left != 0 || table == NULL) {
         return MK_ERR_ARG;
     }
     const int32_t chunks = p->in_c / 16;
@@ -41,7 +41,7 @@ mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const
             xa = mk_mve_pixel_1x1(p, input, px);
             xb = two ? mk_mve_pixel_1x1(p, input, px + 1) : xa;
         }
-        mk_mve_gemm_rows(p, weights, bias, chunks, xa, xb, two, output + (size_t)px * (size_t)p->out_c);
+        mk_mve_gemm_rows(p, weights, table, chunks, xa, xb, two, output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;
 }

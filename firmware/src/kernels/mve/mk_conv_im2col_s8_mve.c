@@ -19,9 +19,9 @@ size_t mk_conv_im2col_s8_mve_scratch_bytes(const mk_conv_params *p)
 #include "mk_mve_gemm.h"
 
 mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
-                                const int32_t *bias, int8_t *output, int8_t *scratch)
+                                const int32_t *table, int8_t *output, int8_t *scratch)
 {
-    if (p->filter_in_c != p->in_c || p->in_c < 1 || scratch == NULL || bias == NULL) {
+    if (p->filter_in_c != p->in_c || p->in_c < 1 || scratch == NULL || table == NULL) {
         return MK_ERR_ARG;
     }
     const int32_t k = p->filter_h * p->filter_w * p->in_c;
@@ -38,7 +38,7 @@ mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, co
         if (two) {
             mk_mve_im2col_row(p, input, px + 1, pad, col_b);
         }
-        mk_mve_gemm_rows(p, weights, bias, kp / 16, col_a, two ? col_b : col_a, two,
+        mk_mve_gemm_rows(p, weights, table, kp / 16, col_a, two ? col_b : col_a, two,
                          output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;

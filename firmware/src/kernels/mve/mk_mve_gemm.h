@@ -5,8 +5,13 @@
  * zero-padded to kp = k rounded up to 16, out_c is zero-padded to a multiple of 4 channels, and each group of 4
  * channels stores its rows interleaved in 16-byte chunks - w[c][0:16], w[c+1][0:16], w[c+2][0:16], w[c+3][0:16],
  * w[c][16:32], ... - so the inner loop walks one pointer. The zero weights make the loop predication-free: whatever
- * the input holds in the padding lanes, it adds 0. The bias is the folded one, bias + input_offset * sum(w)
+ * the input holds in the padding lanes, it adds 0. The bias is the folded one, bias' = bias + input_offset * sum(w)
  * modulo 2^32 (fold_input_offset), so the inputs are used as they are (VMLADAVA.S8 sums int8 x int8 products).
+ *
+ * Requantization table (compile time, mve_gemm_rq_table): per group of 4 channels (out_c padded to a multiple of
+ * 4 with zeros) MK_MVE_RQ_WORDS = 20 int32, four lanes each of bias', left = max(shift, 0), multiplier,
+ * emask = (shift < 0 ? -1 : 0) and rneg = min(shift, 0), in that order: the epilogue loads them unpredicated with
+ * one pointer instead of deriving them from the params' multipliers/shifts (which the kernels do not read).
  *
  * Block: 4 output channels x 2 pixels per step of 16 bytes - 2 input loads, 4 weight loads, 8 VMLADAVA for 128
  * MACs. Integer accumulation is exact modulo 2^32 in any order, so the sums equal the portable kernel's.
@@ -31,53 +36,7 @@
 #include "mcukit/mk_conv.h"
 #include "mcukit/mk_types.h"
 
-/* The per-group requantization constants of 4 output channels. */
-typedef struct {
-    int32x4_t bias, left, mult, rneg, emask;
-} mk_mve_rq4;
-
-static inline mk_mve_rq4 mk_mve_rq4_load(const mk_conv_params *p, const int32_t *bias, int32_t oc)
-{
-    const mve_pred16_t pr = vctp32q((uint32_t)(p->out_c - oc));
-    mk_mve_rq4 r;
-    int32x4_t shift;
-    r.bias = vldrwq_z_s32(bias + oc, pr);
-    if (p->per_channel) {
-        r.mult = vldrwq_z_s32(p->multipliers + oc, pr);
-        shift = vldrwq_z_s32(p->shifts + oc, pr);
-    } else {
-        r.mult = vdupq_n_s32(p->multipliers[0]);
-        shift = vdupq_n_s32(p->shifts[0]);
-    }
-    r.left = vmaxq_s32(shift, vdupq_n_s32(0));
-    r.rneg = vminq_s32(shift, vdupq_n_s32(0));
-    r.emask = vshrq_n_s32(r.rneg, 31); /* -1 where e > 0 */
-    return r;
-}
-
-/* Four int32 in one vector: two VMOV Qd[2], Qd[0], Rt, Rt2 (GCC's lane inserts take four). */
-static inline int32x4_t mk_mve_vec4(int32_t a, int32_t b, int32_t c, int32_t d)
-{
-    int32x4_t v;
-    __asm__("vmov %q0[2], %q0[0], %1, %2\n\t"
-            "vmov %q0[3], %q0[1], %3, %4"
-            : "=w"(v)
-            : "r"(a), "r"(c), "r"(b), "r"(d));
-    return v;
-}
-
-/* mk_requantize(acc + bias, m, shift) + output_offset, clamped, stored as bytes (lanes enabled by pr). */
-static inline void mk_mve_rq4_store(int32x4_t acc, const mk_mve_rq4 *r, int32_t output_offset, int32_t act_min,
-                                    int32_t act_max, int8_t *out, mve_pred16_t pr)
-{
-    int32x4_t x = vshlq_s32(vaddq_s32(acc, r->bias), r->left);
-    x = vqrdmulhq_s32(x, r->mult);
-    x = vaddq_s32(x, vandq_s32(vshrq_n_s32(x, 31), r->emask));
-    x = vrshlq_s32(x, r->rneg);
-    x = vaddq_n_s32(x, output_offset);
-    x = vminq_s32(vmaxq_s32(x, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
-    vstrbq_p_s32(out, x, pr);
-}
+#define MK_MVE_RQ_WORDS 20
 
 /* One 16-byte step of the 4x2 block; OP is vmladav (first step: sets the accumulators) or vmladava. The three
  * weight chunks at +16/+32/+48 are loaded first and the one at +0 last, with the post-increment to the next step. */
@@ -90,52 +49,91 @@ static inline void mk_mve_rq4_store(int32x4_t acc, const mk_mve_rq4 *r, int32_t 
     "vldrb.8 q3, [%[wp]], #64\n\t" OP ".s8 %[a3], q2, q0\n\t" OP ".s8 %[b3], q2, q1\n\t" OP                      \
     ".s8 %[a0], q3, q0\n\t" OP ".s8 %[b0], q3, q1\n\t"
 
-/* The 4x2 block: acc[j] = channel j's weights . row a, acc[4 + j] = the same with row b, over `chunks` >= 1 whole
- * 16-byte steps. wp: the group's interleaved weights. Written in assembly because 8 accumulators are all of
- * VMLADAVA's even registers (r0, r2, ..., r12, lr): GCC's allocator shuffles them through spare registers when
- * the loop is in intrinsics (22 instructions per step instead of 16); here the loop counter is an ordinary
- * register (SUBS/BNE: LE would need lr) and the first step initializes the accumulators (VMLADAV). */
+/* The 4x2 block: *va = the 4 channels' weights . row a, *vb = the same with row b, over `chunks` >= 1 whole 16-byte
+ * steps. wp: the group's interleaved weights. Written in assembly because 8 accumulators are all of VMLADAVA's
+ * even registers (r0, r2, ..., r12, lr): GCC's allocator shuffles them through spare registers when the loop is in
+ * intrinsics (22 instructions per step instead of 16). Here the loop counter is an ordinary register (SUBS/BNE: LE
+ * would need lr), the first step initializes the accumulators (VMLADAV) and two VMOV Qd[2], Qd[0], Rt, Rt2 per row
+ * put the four sums in a vector (GCC's lane inserts take four). */
 static inline void mk_mve_block_4x2(const int8_t *wp, const int8_t *xa, const int8_t *xb, int32_t chunks,
-                                    int32_t acc[8])
+                                    int32x4_t *va, int32x4_t *vb)
 {
     int32_t a0, a1, a2, a3, b0, b1, b2, b3;
-    __asm__ volatile(MK_MVE_STEP_4X2("vmladav") "subs %[n], %[n], #1\n\t"
-                                                "beq 2f\n"
-                                                "1:\n\t" MK_MVE_STEP_4X2("vmladava") "subs %[n], %[n], #1\n\t"
-                                                "bne 1b\n"
-                                                "2:\n"
-                     : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0),
-                       [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3), [wp] "+r"(wp), [xa] "+r"(xa),
-                       [xb] "+r"(xb), [n] "+r"(chunks)
-                     :
-                     : "q0", "q1", "q2", "q3", "memory", "cc");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = b0;
-    acc[5] = b1;
-    acc[6] = b2;
-    acc[7] = b3;
+    int32x4_t ra, rb;
+    __asm__(MK_MVE_STEP_4X2("vmladav") "subs %[n], %[n], #1\n\t"
+                                       "beq 2f\n"
+                                       "1:\n\t" MK_MVE_STEP_4X2("vmladava") "subs %[n], %[n], #1\n\t"
+                                       "bne 1b\n"
+                                       "2:\n\t"
+                                       "vmov %q[ra][2], %q[ra][0], %[a0], %[a2]\n\t"
+                                       "vmov %q[ra][3], %q[ra][1], %[a1], %[a3]\n\t"
+                                       "vmov %q[rb][2], %q[rb][0], %[b0], %[b2]\n\t"
+                                       "vmov %q[rb][3], %q[rb][1], %[b1], %[b3]\n"
+            : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0), [b1] "=&Te"(b1),
+              [b2] "=&Te"(b2), [b3] "=&Te"(b3), [ra] "=&w"(ra), [rb] "=&w"(rb), [wp] "+r"(wp), [xa] "+r"(xa),
+              [xb] "+r"(xb), [n] "+r"(chunks)
+            :
+            : "q0", "q1", "q2", "q3", "memory", "cc");
+    *va = ra;
+    *vb = rb;
+}
+
+/* The requantization of one group for rows a and b (equal to mk_requantize lane by lane, see the top of this file),
+ * + output_offset, clamped to [lo, hi]. t: the group's MK_MVE_RQ_WORDS table words. The constants are loaded as
+ * they are needed so that rows, bounds and one constant fit in the 8 Q registers. */
+static inline void mk_mve_rq_pair(int32x4_t *pa, int32x4_t *pb, const int32_t *t, int32_t oo, int32x4_t lo,
+                                  int32x4_t hi)
+{
+    int32x4_t xa = *pa, xb = *pb;
+    int32x4_t c = vldrwq_s32(t); /* bias' */
+    xa = vaddq_s32(xa, c);
+    xb = vaddq_s32(xb, c);
+    c = vldrwq_s32(t + 4); /* left */
+    xa = vshlq_s32(xa, c);
+    xb = vshlq_s32(xb, c);
+    c = vldrwq_s32(t + 8); /* multiplier */
+    xa = vqrdmulhq_s32(xa, c);
+    xb = vqrdmulhq_s32(xb, c);
+    c = vldrwq_s32(t + 12); /* emask */
+    xa = vaddq_s32(xa, vandq_s32(vshrq_n_s32(xa, 31), c));
+    xb = vaddq_s32(xb, vandq_s32(vshrq_n_s32(xb, 31), c));
+    c = vldrwq_s32(t + 16); /* rneg */
+    xa = vrshlq_s32(xa, c);
+    xb = vrshlq_s32(xb, c);
+    *pa = vminq_s32(vmaxq_s32(vaddq_n_s32(xa, oo), lo), hi);
+    *pb = vminq_s32(vmaxq_s32(vaddq_n_s32(xb, oo), lo), hi);
 }
 
 /* All out_c outputs of rows xa and xb (xb may equal xa: then only row a's outputs are stored, `two` == 0). Row a's
- * outputs go to out[0..out_c), row b's to out[out_c..2 out_c). chunks: the rows' length / 16 (>= 1). */
-static inline void mk_mve_gemm_rows(const mk_conv_params *p, const int8_t *weights, const int32_t *bias,
+ * outputs go to out[0..out_c), row b's to out[out_c..2 out_c). chunks: the rows' length / 16 (>= 1). Whole groups
+ * of 4 channels store unpredicated; a last partial group stores its live lanes only. */
+static inline void mk_mve_gemm_rows(const mk_conv_params *p, const int8_t *weights, const int32_t *table,
                                     int32_t chunks, const int8_t *xa, const int8_t *xb, int two, int8_t *out)
 {
     const int32_t out_c = p->out_c;
     const size_t group_bytes = 64u * (size_t)chunks;
-    const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t oo = p->output_offset;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
     const int8_t *wp = weights;
-    for (int32_t oc = 0; oc < out_c; oc += 4, wp += group_bytes) {
-        int32_t acc[8];
-        mk_mve_block_4x2(wp, xa, xb, chunks, acc);
-        const mk_mve_rq4 r = mk_mve_rq4_load(p, bias, oc);
-        const mve_pred16_t pr = vctp32q((uint32_t)(out_c - oc));
-        mk_mve_rq4_store(mk_mve_vec4(acc[0], acc[1], acc[2], acc[3]), &r, oo, lo, hi, out + oc, pr);
+    const int32_t *t = table;
+    int8_t *out_b = out + out_c;
+    const int32_t whole = out_c & ~3;
+    int32x4_t va, vb;
+    for (int32_t oc = 0; oc < whole; oc += 4, wp += group_bytes, t += MK_MVE_RQ_WORDS) {
+        mk_mve_block_4x2(wp, xa, xb, chunks, &va, &vb);
+        mk_mve_rq_pair(&va, &vb, t, oo, lo, hi);
+        vstrbq_s32(out + oc, va);
         if (two) {
-            mk_mve_rq4_store(mk_mve_vec4(acc[4], acc[5], acc[6], acc[7]), &r, oo, lo, hi, out + out_c + oc, pr);
+            vstrbq_s32(out_b + oc, vb);
+        }
+    }
+    if (whole < out_c) {
+        const mve_pred16_t pr = vctp32q((uint32_t)(out_c - whole));
+        mk_mve_block_4x2(wp, xa, xb, chunks, &va, &vb);
+        mk_mve_rq_pair(&va, &vb, t, oo, lo, hi);
+        vstrbq_p_s32(out + whole, va, pr);
+        if (two) {
+            vstrbq_p_s32(out_b + whole, vb, pr);
         }
     }
 }
