@@ -102,7 +102,33 @@ def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_
     three = (filter_h, filter_w, depth_multiplier, dilation_h, dilation_w) == (3, 3, 1, 1, 1)
     return pick(options, "mk_depthwise_conv_s8",
                 dsp="mk_depthwise_conv_3x3_s8_dsp" if three else "mk_depthwise_conv_s8_dsp",
-                mve=None if three else "mk_depthwise_conv_s8_mve")  # the DSP 3x3 kernel is faster on the M55
+                mve=MVE_DW3X3_KERNEL if three else "mk_depthwise_conv_s8_mve")
+
+
+# Helium 3x3 depthwise on compile-time forms (firmware/src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c).
+MVE_DW3X3_KERNEL = "mk_depthwise_conv_3x3_s8_mve"
+
+
+def mve_dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
+                    shifts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """1HWO 3x3 int8 weights, bias and requantization -> (int16 weights, int32 table) of
+    mk_depthwise_conv_3x3_s8_mve: channels zero-padded to a multiple of 8; weights per group of 8 channels as
+    9 taps x 8 int16; table per group 40 int32 = five pairs of 4-lane rows (even channels c, c+2, c+4, c+6, then
+    odd ones) of bias + input_offset * sum(w) (mod 2^32, like the accumulator), max(shift, 0), multiplier,
+    -1 if shift < 0 else 0, min(shift, 0). Exact for every accumulator: the epilogue is mk_requantize."""
+    wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
+    c = wt.shape[1]
+    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = b + int(input_offset) * wt.sum(axis=0)
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    groups = (c + 7) // 8
+    pad = groups * 8 - c
+    w16 = np.pad(wt, ((0, 0), (0, pad))).reshape(9, groups, 8).transpose(1, 0, 2).reshape(-1).astype(np.int16)
+    rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
+    rows = np.pad(rows, ((0, 0), (0, pad))).reshape(5, groups, 4, 2)  # [param][group][lane][even/odd]
+    table = rows.transpose(1, 0, 3, 2).reshape(-1)  # [group][param][even/odd][lane]
+    return w16, (table & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def fully_connected_kernel(options: LowerOptions) -> str:
