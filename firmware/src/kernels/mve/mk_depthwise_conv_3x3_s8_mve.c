@@ -49,10 +49,21 @@ static inline void mk_mve_dw_store(int32x4_t ae, int32x4_t ao, const int32_t *t,
     }
 }
 
-/* One output pixel: tap[k] points at the input pixel of tap k (NULL outside the image; only when border != 0).
- * border and the loop shapes are constants at each call, so the interior variant has no per-tap checks. */
-static inline void mk_mve_dw_pixel(const int8_t *const tap[9], int border, const int16_t *w16, const int32_t *table,
-                                   int32_t in_c, int16x8_t zpv, int32_t oo, int32x4_t lo, int32x4_t hi, int8_t *out)
+/* 8 channels of 3 taps along a window row into the even/odd accumulators: x at q, q + pix, q + 2 pix. */
+#define MK_MVE_DW_ROW(q, LOAD)                                                                                      \
+    do {                                                                                                            \
+        const int8_t *q_ = (q);                                                                                     \
+        _Pragma("GCC unroll 3") for (int fx_ = 0; fx_ < 3; ++fx_, q_ += pix, wp += 8) {                                                     \
+            const int16x8_t x_ = LOAD(q_);                                                                          \
+            const int16x8_t w_ = vldrhq_s16(wp);                                                                    \
+            ae = vaddq_s32(ae, vmullbq_int_s16(x_, w_));                                                            \
+            ao = vaddq_s32(ao, vmulltq_int_s16(x_, w_));                                                            \
+        }                                                                                                           \
+    } while (0)
+
+/* An output pixel whose window lies inside the image: r0 = its top-left input pixel. */
+static void mk_mve_dw_inner(const int8_t *r0, size_t row, size_t pix, int32_t in_c, const int16_t *w16,
+                            const int32_t *table, int32_t oo, int32x4_t lo, int32x4_t hi, int8_t *out)
 {
     const int16_t *wp = w16;
     const int32_t *t = table;
@@ -60,21 +71,40 @@ static inline void mk_mve_dw_pixel(const int8_t *const tap[9], int border, const
     int32_t c = 0;
     for (; c < whole; c += 8, t += MK_MVE_DW_RQ_WORDS) {
         int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
-#pragma GCC unroll 9
-        for (int k = 0; k < 9; ++k, wp += 8) {
-            const int16x8_t x = (border && tap[k] == NULL) ? zpv : vldrbq_s16(tap[k] + c);
-            const int16x8_t w = vldrhq_s16(wp);
-            ae = vaddq_s32(ae, vmullbq_int_s16(x, w));
-            ao = vaddq_s32(ao, vmulltq_int_s16(x, w));
-        }
+        const int8_t *q = r0 + c;
+#define MK_LOAD_(ptr) vldrbq_s16(ptr)
+        MK_MVE_DW_ROW(q, MK_LOAD_);
+        MK_MVE_DW_ROW(q + row, MK_LOAD_);
+        MK_MVE_DW_ROW(q + 2 * row, MK_LOAD_);
+#undef MK_LOAD_
         mk_mve_dw_store(ae, ao, t, oo, lo, hi, out + c, 0, 0);
     }
     if (c < in_c) { /* the last group: only its live channels are read and stored (its weights are zero-padded) */
         const mve_pred16_t pr = vctp16q((uint32_t)(in_c - c));
         int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
+        const int8_t *q = r0 + c;
+#define MK_LOAD_(ptr) vldrbq_z_s16(ptr, pr)
+        MK_MVE_DW_ROW(q, MK_LOAD_);
+        MK_MVE_DW_ROW(q + row, MK_LOAD_);
+        MK_MVE_DW_ROW(q + 2 * row, MK_LOAD_);
+#undef MK_LOAD_
+        mk_mve_dw_store(ae, ao, t, oo, lo, hi, out + c, pr, 1);
+    }
+}
+
+/* An output pixel whose window reaches outside the image: tap[k] points at tap k's input pixel, or is NULL there
+ * (then the tap reads the zero point). */
+static void mk_mve_dw_border(const int8_t *const tap[9], int32_t in_c, int16x8_t zpv, const int16_t *w16,
+                             const int32_t *table, int32_t oo, int32x4_t lo, int32x4_t hi, int8_t *out)
+{
+    const int16_t *wp = w16;
+    const int32_t *t = table;
+    for (int32_t c = 0; c < in_c; c += 8, t += MK_MVE_DW_RQ_WORDS) {
+        const mve_pred16_t pr = vctp16q((uint32_t)(in_c - c));
+        int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
 #pragma GCC unroll 9
         for (int k = 0; k < 9; ++k, wp += 8) {
-            const int16x8_t x = (border && tap[k] == NULL) ? zpv : vldrbq_z_s16(tap[k] + c, pr);
+            const int16x8_t x = tap[k] == NULL ? zpv : vldrbq_z_s16(tap[k] + c, pr);
             const int16x8_t w = vldrhq_s16(wp);
             ae = vaddq_s32(ae, vmullbq_int_s16(x, w));
             ao = vaddq_s32(ao, vmulltq_int_s16(x, w));
@@ -104,21 +134,21 @@ mk_status mk_depthwise_conv_3x3_s8_mve(const mk_depthwise_conv_params *p, const 
             const int rows_in = y0 >= 0 && y0 + 3 <= p->in_h;
             for (int32_t ox = 0; ox < p->out_w; ++ox, output += pix) {
                 const int32_t x0 = ox * p->stride_w - p->pad_left;
-                const int8_t *tap[9];
                 if (rows_in && x0 >= 0 && x0 + 3 <= p->in_w) {
-                    const int8_t *r0 = in_b + (size_t)y0 * row + (size_t)x0 * pix;
-                    for (int k = 0; k < 9; ++k) {
-                        tap[k] = r0 + (size_t)(k / 3) * row + (size_t)(k % 3) * pix;
-                    }
-                    mk_mve_dw_pixel(tap, 0, w16, table, c, zpv, oo, lo, hi, output);
+                    mk_mve_dw_inner(in_b + (size_t)y0 * row + (size_t)x0 * pix, row, pix, c, w16, table, oo, lo, hi,
+                                    output);
                     continue;
                 }
-                for (int k = 0; k < 9; ++k) {
-                    const int32_t iy = y0 + k / 3, ix = x0 + k % 3;
-                    const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
-                    tap[k] = inside ? in_b + (size_t)iy * row + (size_t)ix * pix : NULL;
+                const int8_t *tap[9];
+                for (int32_t fy = 0; fy < 3; ++fy) {
+                    const int32_t iy = y0 + fy;
+                    for (int32_t fx = 0; fx < 3; ++fx) {
+                        const int32_t ix = x0 + fx;
+                        const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+                        tap[3 * fy + fx] = inside ? in_b + (size_t)iy * row + (size_t)ix * pix : NULL;
+                    }
                 }
-                mk_mve_dw_pixel(tap, 1, w16, table, c, zpv, oo, lo, hi, output);
+                mk_mve_dw_border(tap, c, zpv, w16, table, oo, lo, hi, output);
             }
         }
     }
