@@ -32,11 +32,22 @@ mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, co
     mk_mve_fill(col_b + k, 0, kp - k);
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pixels = p->batches * p->out_h * p->out_w;
+    const size_t batch_bytes = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+    int32_t b = 0, oy = 0, ox = 0; /* pixel px, kept as coordinates (no divisions per pixel) */
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two = px + 1 < pixels;
-        mk_mve_im2col_row(p, input, px, pad, col_a);
-        if (two) {
-            mk_mve_im2col_row(p, input, px + 1, pad, col_b);
+        mk_mve_im2col_row(p, input + (size_t)b * batch_bytes, oy, ox, pad, col_a);
+        for (int j = 0; j <= two; ++j) { /* step to pixel px + 1, then px + 2 */
+            if (++ox == p->out_w) {
+                ox = 0;
+                if (++oy == p->out_h) {
+                    oy = 0;
+                    ++b;
+                }
+            }
+            if (j == 0 && two) {
+                mk_mve_im2col_row(p, input + (size_t)b * batch_bytes, oy, ox, pad, col_b);
+            }
         }
         mk_mve_gemm_rows(p, weights, table, kp / 16, col_a, two ? col_b : col_a, two,
                          output + (size_t)px * (size_t)p->out_c);

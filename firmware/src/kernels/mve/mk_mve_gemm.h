@@ -156,33 +156,49 @@ static inline void mk_mve_fill(int8_t *dst, int8_t v, int32_t n)
     }
 }
 
-/* The receptive field of output pixel q (flattened over batch, out_h, out_w) as one row of
- * filter_h * filter_w * in_c bytes in the order of an OHWI weight row; taps outside the image are written as `pad`
- * (the input zero point: with the folded bias they add 0, as the portable kernel's skipped taps do). */
-static inline void mk_mve_im2col_row(const mk_conv_params *p, const int8_t *input, int32_t q, int8_t pad,
+/* The receptive field of output pixel (oy, ox) of the batch at in_b as one row of filter_h * filter_w * in_c bytes
+ * in the order of an OHWI weight row; taps outside the image are written as `pad` (the input zero point: with the
+ * folded bias they add 0, as the portable kernel's skipped taps do). Without dilation along x each window row is
+ * at most a zero-point run, one contiguous copy and another zero-point run. */
+__attribute__((always_inline)) static inline void mk_mve_im2col_row(const mk_conv_params *p, const int8_t *in_b, int32_t oy, int32_t ox, int8_t pad,
                                      int8_t *dst)
 {
-    const int32_t ox = q % p->out_w;
-    const int32_t oy = (q / p->out_w) % p->out_h;
-    const int32_t b = q / (p->out_w * p->out_h);
     const int32_t c = p->in_c;
-    const int32_t tap_row = p->filter_w * c;
+    const int32_t fw = p->filter_w;
+    const int32_t tap_row = fw * c;
+    const size_t row_bytes = (size_t)p->in_w * (size_t)c;
     const int32_t y0 = oy * p->stride_h - p->pad_top;
     const int32_t x0 = ox * p->stride_w - p->pad_left;
-    const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
-    const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
+    if (p->dilation_w == 1) {
+        const int32_t left = x0 < 0 ? MK_MIN(-x0, fw) : 0;
+        const int32_t right = MK_MIN(MK_MAX(x0 + fw - p->in_w, 0), fw - left);
+        const int32_t mid = (fw - left - right) * c;
+        const int32_t lb = left * c, rb = right * c;
+        const int8_t *src = in_b + (ptrdiff_t)(x0 + left) * c;
+        for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += tap_row) {
+            const int32_t iy = y0 + fy * p->dilation_h;
+            if (iy < 0 || iy >= p->in_h) {
+                mk_mve_fill(dst, pad, tap_row);
+                continue;
+            }
+            if (lb != 0) {
+                mk_mve_fill(dst, pad, lb);
+            }
+            mk_mve_copy(dst + lb, src + (size_t)iy * row_bytes, mid);
+            if (rb != 0) {
+                mk_mve_fill(dst + lb + mid, pad, rb);
+            }
+        }
+        return;
+    }
     for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += tap_row) {
         const int32_t iy = y0 + fy * p->dilation_h;
         if (iy < 0 || iy >= p->in_h) {
             mk_mve_fill(dst, pad, tap_row);
             continue;
         }
-        const int8_t *row = input + (((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w) * (size_t)c;
-        if (whole_row) { /* the common case: the window's row is one contiguous run of the input */
-            mk_mve_copy(dst, row + (size_t)x0 * (size_t)c, tap_row);
-            continue;
-        }
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+        const int8_t *row = in_b + (size_t)iy * row_bytes;
+        for (int32_t fx = 0; fx < fw; ++fx) {
             const int32_t ix = x0 + fx * p->dilation_w;
             if (ix < 0 || ix >= p->in_w) {
                 mk_mve_fill(dst + (size_t)fx * (size_t)c, pad, c);
