@@ -32,6 +32,21 @@ mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, co
     mk_mve_fill(col_b + k, 0, kp - k);
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pixels = p->batches * p->out_h * p->out_w;
+    if (p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 && p->stride_w == 1) {
+        /* 1x1 with in_c % 16 != 0 (MobileNet's in_c = 8 pointwise): pixel q's row is input + q in_c; only the
+         * copies into the padded rows remain of the im2col */
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int two = px + 1 < pixels;
+            const int8_t *src = input + (size_t)px * (size_t)p->in_c;
+            mk_mve_copy(col_a, src, p->in_c);
+            if (two) {
+                mk_mve_copy(col_b, src + p->in_c, p->in_c);
+            }
+            mk_mve_gemm_rows(p, weights, table, kp / 16, col_a, two ? col_b : col_a, two,
+                             output + (size_t)px * (size_t)p->out_c);
+        }
+        return MK_OK;
+    }
     const size_t batch_bytes = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     int32_t b = 0, oy = 0, ox = 0; /* pixel px, kept as coordinates (no divisions per pixel) */
     for (int32_t px = 0; px < pixels; px += 2) {
