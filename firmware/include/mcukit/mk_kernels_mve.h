@@ -1,8 +1,9 @@
 /* Helium (M-profile Vector Extension, Cortex-M55/M85) variants of the conv-family kernels
  * (firmware/src/kernels/mve/, one public kernel per file, names + _mve).
  *
- * Contract: the SAME params structs and arguments as the portable kernels in mk_conv.h and the SAME output bytes
- * in both rounding modes. The inner products run 16 int8 lanes per instruction (VMLADAVA.S8) with tail
+ * Contract: the SAME params structs as the portable kernels in mk_conv.h and the SAME output bytes in both rounding
+ * modes; the same arguments too, except for the GEMM conv and 3x3 depthwise kernels below, which read compile-time
+ * forms of their constants. The inner products run 16 int8 lanes per instruction (VMLADAVA.S8) with tail
  * predication (VCTP8), so no channel count needs padding; the input offset is applied as offset * sum(weights)
  * with the weight sum taken over the same (unpadded) taps by VADDVA.S8, which equals sum(w * (x + offset))
  * exactly in int32. Requantization is the shared scalar mk_requantize / mk_requantize_fc.
@@ -21,11 +22,13 @@ mk_status mk_conv_s8_mve(const mk_conv_params *p, const int8_t *input, const int
                          int8_t *output);
 
 /* CONV_2D without groups as GEMMs on compile-time forms (src/kernels/mve/mk_mve_gemm.h; mcukit/codegen/ops/_isa.py
- * mve_gemm_weight_layout and fold_input_offset): weights with each OHWI row zero-padded to a multiple of 16 bytes,
- * out_c zero-padded to a multiple of 4, each group of 4 channels' rows interleaved in 16-byte chunks; bias = bias +
- * input_offset * sum(w) (never NULL). 4 output channels x 2 pixels per step (8 VMLADAVA.S8 per 16 bytes), the
- * requantization vectorized over the 4 channels (equal to mk_requantize lane by lane).
- *  - mk_conv_1x1_s8_mve: 1x1 filters (pixel rows read in place). MK_ERR_ARG for other filters or padding.
+ * mve_gemm_weight_layout and mve_gemm_rq_table): weights with each OHWI row zero-padded to a multiple of 16 bytes,
+ * out_c zero-padded to a multiple of 4, each group of 4 channels' rows interleaved in 16-byte chunks; `table`: per
+ * group of 4 channels 20 int32 (folded bias bias + input_offset * sum(w), max(shift, 0), multiplier,
+ * shift < 0 ? -1 : 0, min(shift, 0); 4 lanes each) replacing bias, multipliers and shifts (the params' arrays are
+ * not read). 4 output channels x 2 pixels per step (8 VMLADAVA.S8 per 16 bytes), the requantization vectorized
+ * over the 4 channels and equal to mk_requantize lane by lane (no precondition).
+ *  - mk_conv_1x1_s8_mve: 1x1 filters with in_c % 16 == 0 (pixel rows read in place). MK_ERR_ARG otherwise.
  *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; two window rows of k = filter_h filter_w in_c
  *    bytes, each rounded up to 16, in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
 size_t mk_conv_im2col_s8_mve_scratch_bytes(const mk_conv_params *p);

@@ -2,8 +2,9 @@
  * input pixel at the strides, read in place; a 1x1 window never reaches the padding), every output channel a row
  * of weights. Pairs of pixels x groups of 4 channels run through the 4x2 VMLADAVA block (mk_mve_gemm.h). The
  * pixel rows are read whole in 16-byte steps, so in_c must be a multiple of 16 (other depths take
- * mk_conv_im2col_s8_mve, whose copied rows are padded). Weights and bias are the compile-time forms (16-byte chunks of 4 channels interleaved, rows
- * zero-padded; input offset folded into the bias). Pixels are paired across row and batch boundaries. */
+ * mk_conv_im2col_s8_mve, whose copied rows are padded). Weights and table are the compile-time forms (16-byte chunks
+ * of 4 channels interleaved, rows zero-padded; folded bias and requantization constants). Pixels are paired across
+ * row and batch boundaries. */
 #include "mcukit/mk_kernels_mve.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
@@ -24,8 +25,7 @@ mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const
                              const int32_t *table, int8_t *output)
 {
     if (p->filter_h != 1 || p->filter_w != 1 || p->filter_in_c != p->in_c || p->in_c < 16 || p->in_c % 16 != 0 ||
-        p->pad_top != 0 ||
-        p->pad_left != 0 || table == NULL) {
+        p->pad_top != 0 || p->pad_left != 0 || table == NULL) {
         return MK_ERR_ARG;
     }
     const int32_t chunks = p->in_c / 16;
