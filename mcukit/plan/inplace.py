@@ -36,11 +36,14 @@ RASTER_KERNELS: dict[str, int] = {
     "mk_conv_im2col_s8_dsp": 1,  # copies a pixel pair's windows to scratch, then writes the pair
     "mk_conv_wide_s8_dsp": 1,  # widens a pixel pair's windows into scratch, then writes the pair
     "mk_conv_s8_mve": 0,
+    "mk_conv_1x1_s8_mve": 1,  # pixel pairs like the DSP GEMMs (4 channels x 2 pixels per block)
+    "mk_conv_im2col_s8_mve": 1,
     "mk_depthwise_conv_s8": 0,
     "mk_depthwise_conv_s8_dsp": 0,
     "mk_depthwise_conv_3x3_s8_dsp": 0,
     "mk_depthwise_conv_3x3_folded_s8_dsp": 0,  # raster pixels; padded taps read a zero-point row on the stack
     "mk_depthwise_conv_s8_mve": 0,
+    "mk_depthwise_conv_3x3_s8_mve": 0,  # raster pixels, all channels of a pixel before the next
     "mk_avg_pool_s8": 0,
     "mk_avg_pool_s8_dsp": 0,
     "mk_max_pool_s8": 0,

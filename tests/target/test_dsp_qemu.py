@@ -33,6 +33,7 @@ from dsp_sweep import (
 
 from mcukit.boards import get_board
 from mcukit.build import PioCore
+from mcukit.codegen.ops._isa import MVE_DW3X3_KERNEL, MVE_GEMM_KERNELS
 from mcukit.device.qemu import run_elf
 
 pytestmark = pytest.mark.slow
@@ -89,6 +90,8 @@ def test_variants_bit_exact_on_board(board_name: str, rounding: str, sweep_build
     kinds = {kind for m in build.models for kind in m.kinds}
     assert MUST_RUN <= kinds, f"no optimized kernel for {sorted(MUST_RUN - kinds)} on {board_name}"
     assert any(k.endswith("_mve") for k in used) == board.isa.mve, sorted(used)
+    if board.isa.mve:  # the Helium GEMM conv and 3x3 depthwise kernels (tests/data/ops/mve_special) run here
+        assert {*MVE_GEMM_KERNELS, MVE_DW3X3_KERNEL} <= set(used), sorted(used)
     symbols = _nm(build)
     missing = [k for k in used if not re.search(rf"\b{k}\b", symbols)]
     assert not missing, f"kernels missing from the {board_name} firmware: {missing}"

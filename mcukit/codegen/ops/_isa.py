@@ -39,9 +39,11 @@ def conv_kernel(options: LowerOptions, filter_h: int, filter_w: int, filter_in_c
     ungrouped = filter_in_c == in_c
     one_by_one = filter_h == 1 and filter_w == 1 and ungrouped
     dsp = "mk_conv_1x1_s8_dsp" if one_by_one else "mk_conv_im2col_s8_dsp" if ungrouped else "mk_conv_s8_dsp"
-    # On Helium cores the DSP GEMM kernels still win for ungrouped convs (measured on qemu-m55, docs/kernels.md):
-    # the Helium kernel pays a predicated loop per tap of filter_in_c bytes.
-    return pick(options, "mk_conv_s8", dsp=dsp, mve=None if ungrouped else "mk_conv_s8_mve")
+    # Helium: the GEMM kernels for ungrouped convs (1x1 reads pixel rows in place, so only for in_c % 16 == 0;
+    # other depths get padded im2col rows); grouped convs keep the tap-by-tap mk_conv_s8_mve.
+    mve = ("mk_conv_1x1_s8_mve" if one_by_one and in_c % 16 == 0 else "mk_conv_im2col_s8_mve") if ungrouped \
+        else "mk_conv_s8_mve"
+    return pick(options, "mk_conv_s8", dsp=dsp, mve=mve)
 
 
 def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
@@ -86,13 +88,80 @@ def pad_rq_table(table: np.ndarray) -> np.ndarray:
     return rows.reshape(-1)
 
 
+# Helium GEMM conv kernels (firmware/src/kernels/mve/mk_mve_gemm.h): they read mve_gemm_weight_layout() weights and
+# fold_input_offset() bias; the im2col one takes mve_im2col_scratch_bytes() of scratch as its last argument.
+MVE_GEMM_KERNELS = ("mk_conv_1x1_s8_mve", "mk_conv_im2col_s8_mve")
+MVE_IM2COL_KERNEL = "mk_conv_im2col_s8_mve"
+
+
+def mve_im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
+    """Mirror of mk_conv_im2col_s8_mve_scratch_bytes(): two window rows, each rounded up to 16 bytes."""
+    k = filter_h * filter_w * in_c
+    return 2 * ((k + 15) & ~15)
+
+
+def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the order the Helium GEMM block reads (firmware/src/kernels/mve/mk_mve_gemm.h): each
+    row of k bytes zero-padded to a multiple of 16, out_c zero-padded to a multiple of 4, and each group of 4
+    channels' rows interleaved in 16-byte chunks (w[c][0:16], w[c+1][0:16], w[c+2][0:16], w[c+3][0:16],
+    w[c][16:32], ...). Larger than the weights by the padding: (ceil(k/16) 16) (ceil(out_c/4) 4) bytes."""
+    rows = np.asarray(w, dtype=np.int8).reshape(w.shape[0], -1)
+    out_c, k = rows.shape
+    kp = (k + 15) & ~15
+    ocp = (out_c + 3) & ~3
+    padded = np.zeros((ocp, kp), np.int8)
+    padded[:out_c, :k] = rows
+    return padded.reshape(ocp // 4, 4, kp // 16, 16).transpose(0, 2, 1, 3).reshape(-1).copy()
+
+
+def mve_gemm_rq_table(folded_bias: np.ndarray, multipliers: list[int], shifts: list[int]) -> np.ndarray:
+    """The requantization table of the Helium GEMM kernels (layout in firmware/src/kernels/mve/mk_mve_gemm.h): per
+    group of 4 channels (out_c zero-padded to a multiple of 4) 20 int32, four lanes each of folded bias,
+    left = max(shift, 0), multiplier, emask = -1 if shift < 0 else 0, rneg = min(shift, 0). `multipliers`/`shifts`:
+    one entry per channel or one in all. Exact for every accumulator: the kernels' epilogue is mk_requantize."""
+    folded = np.asarray(folded_bias, dtype=np.int64).reshape(-1)
+    c = folded.size
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
+    groups = (c + 3) // 4
+    rows = np.pad(rows, ((0, 0), (0, groups * 4 - c))).reshape(5, groups, 4).transpose(1, 0, 2)
+    return (rows.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,
                      dilation_w: int) -> str:
     """DEPTHWISE_CONV_2D: the unrolled 3x3 kernel for 3x3, multiplier-1, undilated filters on DSP boards."""
     three = (filter_h, filter_w, depth_multiplier, dilation_h, dilation_w) == (3, 3, 1, 1, 1)
     return pick(options, "mk_depthwise_conv_s8",
                 dsp="mk_depthwise_conv_3x3_s8_dsp" if three else "mk_depthwise_conv_s8_dsp",
-                mve=None if three else "mk_depthwise_conv_s8_mve")  # the DSP 3x3 kernel is faster on the M55
+                mve=MVE_DW3X3_KERNEL if three else "mk_depthwise_conv_s8_mve")
+
+
+# Helium 3x3 depthwise on compile-time forms (firmware/src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c).
+MVE_DW3X3_KERNEL = "mk_depthwise_conv_3x3_s8_mve"
+
+
+def mve_dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
+                    shifts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """1HWO 3x3 int8 weights, bias and requantization -> (int16 weights, int32 table) of
+    mk_depthwise_conv_3x3_s8_mve: channels zero-padded to a multiple of 8; weights per group of 8 channels as
+    9 taps x 8 int16; table per group 40 int32 = five pairs of 4-lane rows (even channels c, c+2, c+4, c+6, then
+    odd ones) of bias + input_offset * sum(w) (mod 2^32, like the accumulator), max(shift, 0), multiplier,
+    -1 if shift < 0 else 0, min(shift, 0). Exact for every accumulator: the epilogue is mk_requantize."""
+    wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
+    c = wt.shape[1]
+    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = b + int(input_offset) * wt.sum(axis=0)
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    groups = (c + 7) // 8
+    pad = groups * 8 - c
+    w16 = np.pad(wt, ((0, 0), (0, pad))).reshape(9, groups, 8).transpose(1, 0, 2).reshape(-1).astype(np.int16)
+    rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
+    rows = np.pad(rows, ((0, 0), (0, pad))).reshape(5, groups, 4, 2)  # [param][group][lane][even/odd]
+    table = rows.transpose(1, 0, 3, 2).reshape(-1)  # [group][param][even/odd][lane]
+    return w16, (table & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def fully_connected_kernel(options: LowerOptions) -> str:

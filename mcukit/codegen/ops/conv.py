@@ -13,12 +13,17 @@ from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions
 from mcukit.codegen.ops._isa import (
     GEMM_KERNELS,
     IM2COL_KERNELS,
+    MVE_GEMM_KERNELS,
+    MVE_IM2COL_KERNEL,
     WIDE_KERNEL,
     conv_kernel,
     fold_input_offset,
     gemm_rq_table,
     gemm_weight_layout,
     im2col_scratch_bytes,
+    mve_gemm_rq_table,
+    mve_gemm_weight_layout,
+    mve_im2col_scratch_bytes,
     pad_rq_table,
     wide_scratch_bytes,
     wide_weight_layout,
@@ -193,8 +198,17 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
     arrays = (m_arr, s_arr)
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
-    if kernel in GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
+    if kernel in GEMM_KERNELS + MVE_GEMM_KERNELS and bias_t is not None and not bias_t.is_constant:
         kernel = "mk_conv_s8_dsp"  # the bias cannot be folded at compile time
+    if kernel in MVE_GEMM_KERNELS:
+        # Helium GEMM: padded, 4-channel-interleaved weights; folded bias and requantization constants in one
+        # table (the full requantization, vectorized: it costs what a short one would there; docs/kernels.md).
+        # The original weight, bias, multiplier and shift arrays are then not read.
+        wv = w.array()
+        folded = fold_input_offset(None if bias_t is None else bias_t.array(), wv, -xz)
+        arrays += (CArray("w_mve", "int8_t", mve_gemm_weight_layout(wv)),
+                   CArray("rq_mve", "int32_t", mve_gemm_rq_table(folded, mults, shifts)))
+        args = (args[0], array("w_mve"), array("rq_mve"), args[3])
     if kernel in GEMM_KERNELS:
         # Compile-time forms (docs/kernels.md): the input offset folded into the bias, the weights re-laid out for
         # the GEMM loop - widened to int16 where the short epilogue is provably exact - and the original weight
@@ -218,6 +232,9 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     elif kernel in IM2COL_KERNELS:
         args += (SCRATCH,)
         scratch = im2col_scratch_bytes(fh, fw, ic)
+    elif kernel == MVE_IM2COL_KERNEL:
+        args += (SCRATCH,)
+        scratch = mve_im2col_scratch_bytes(fh, fw, ic)
     return KernelCall(
         kernel=kernel,
         params_type="mk_conv_params",

@@ -1,6 +1,6 @@
-/* CONV_2D (no groups) as a GEMM on weights widened to int16 at compile time: the fast twin of the short-epilogue
- * GEMM kernels (mk_conv_1x1_short_s8_dsp, mk_conv_im2col_short_s8_dsp), for layers whose accumulators the code
- * generator proved small.
+/* CONV_2D (no groups) as a GEMM on weights widened to int16 at compile time, for layers whose accumulators the code
+ * generator proved small (its short epilogue); the int8 GEMM kernels (mk_conv_1x1_s8_dsp, mk_conv_im2col_s8_dsp)
+ * take the other layers, and every layer on a board whose flash the int16 weights would crowd.
  *
  * Why it is faster: the int8 GEMM spends 4 SXTB16 per 16 MACs widening weights and 4 widening inputs, inside the
  * innermost loop. Here the weights are int16 in flash (twice the bytes: docs/kernels.md says where that pays) and

@@ -1,0 +1,97 @@
+"""Stored models for the Helium kernels' special cases (firmware/src/kernels/mve/): the branches of the GEMM conv
+kernels (1x1 with pixel rows read in place, contiguous or strided; im2col rows padded to 16 bytes; channel groups
+of 4 with a partial last group; an odd pixel count; batch 2; window rows clipped by padding; dilation) and of the 3x3
+depthwise kernel (whole groups of 8 channels and a partial one, interior and border windows, strides, batch 2).
+Each case is listed explicitly with the branch it is there for. Run once; needs TensorFlow.
+
+    .venv/bin/python tests/host/gen_mve_special_models.py
+
+Writes tests/data/ops/mve_special/*.tflite and manifest.json (stamped with the TensorFlow/Keras versions), with the
+same model builder and converter as gen_conv_models.py. tests/target/dsp_sweep.py picks the family up on every
+emulated board (qemu-m55: the Helium kernels; qemu-m4/m7: the DSP ones), in both rounding modes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_conv_models as gen  # a sibling script, not a package
+
+SEED = 20261129
+OUT = gen.DATA / "mve_special"
+
+
+def _conv(why: str, h: int, w: int, k: int | tuple[int, int], cin: int, cout: int, stride: int = 1, padding: str = "same",
+          dilation: int = 1, batch: int = 1) -> tuple[str, str, dict[str, Any]]:
+    kernel = [k, k] if isinstance(k, int) else list(k)
+    return why, "conv", {"h": h, "w": w, "kernel": kernel, "strides": [stride, stride], "dilation": [dilation] * 2,
+                         "padding": padding, "channels": cin, "filters": cout, "groups": 1, "batch": batch}
+
+
+def _dw(why: str, h: int, w: int, c: int, stride: int = 1, padding: str = "same",
+        batch: int = 1) -> tuple[str, str, dict[str, Any]]:
+    return why, "depthwise", {"h": h, "w": w, "kernel": [3, 3], "strides": [stride, stride], "dilation": [1, 1],
+                              "padding": padding, "channels": c, "depth_multiplier": 1, "batch": batch}
+
+
+CASES = [
+    _conv("1x1 in place, contiguous rows, partial last channel group, odd pixel count", 5, 5, 1, 32, 10),
+    _conv("1x1 in place, strided pixel rows (stride 2), K = 3 chunks", 7, 6, 1, 48, 12, stride=2),
+    _conv("1x1 in place, batch 2, pixel pairs across the batch boundary", 3, 3, 1, 16, 8, batch=2),
+    _conv("1x1 with in_c % 16 != 0: im2col rows padded (K 24 -> 32)", 4, 5, 1, 24, 16),
+    _conv("1x1, in_c 8 (MobileNet's first pointwise): one padded chunk", 6, 6, 1, 8, 16),
+    _conv("3x3 im2col, in_c 1 (K 9 -> 16), SAME borders", 9, 7, 3, 1, 8),
+    _conv("3x3 im2col, in_c 3 stride 2 (MobileNet's first conv), odd out_c", 11, 10, 3, 3, 7, stride=2),
+    _conv("5x5 im2col, window rows clipped on both sides (w < filter)", 6, 4, 5, 4, 12),
+    _conv("3x3 im2col, dilation 2 (the per-tap fill)", 9, 9, 3, 6, 8, dilation=2),
+    _conv("3x3 im2col, batch 2, VALID", 6, 7, 3, 16, 16, padding="valid", batch=2),
+    _conv("10x4 im2col, in_c 1, stride 2 (DS-CNN's first conv)", 15, 10, (10, 4), 1, 12, stride=2),
+    _dw("3x3 depthwise, whole groups only (16 channels), interior and border windows", 8, 9, 16),
+    _dw("3x3 depthwise, 24 channels = 3 groups, stride 2", 9, 8, 24, stride=2),
+    _dw("3x3 depthwise, 21 channels: partial last group on interior windows", 6, 6, 21),
+    _dw("3x3 depthwise, batch 2, VALID (interior windows only)", 5, 6, 8, padding="valid", batch=2),
+    _dw("3x3 depthwise, 1x1 map: every tap but the centre is padding", 1, 1, 12),
+]
+
+
+def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.tflite"):
+        old.unlink()
+    cases = []
+    for i, (why, family, base) in enumerate(CASES):
+        rng = np.random.default_rng([SEED, i])
+        c = dict(base, bias=bool(i % 5 != 2), per_channel=bool(i % 7 != 3), act=gen.ACTS[i % 3],
+                 ranges=gen._ranges(rng, 1))
+        keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
+        model, in_shapes = gen.build_model(family, c)
+        gen._randomize_weights(model, rng)
+        buf = gen.convert(model, in_shapes, c, rng)
+        kinds = gen.op_kinds(buf)
+        expected = "DEPTHWISE_CONV_2D" if family == "depthwise" else "CONV_2D"
+        if kinds != [expected]:
+            raise SystemExit(f"case {i}: converter produced {kinds}, expected [{expected}] ({c})")
+        name = f"mve_special_{i:03d}.tflite"
+        (OUT / name).write_bytes(buf)
+        cases.append({"file": name, "op": expected, "why": why, "params": {**c, "family": family},
+                      "sha256": hashlib.sha256(buf).hexdigest()})
+    manifest = {"generator": "tests/host/gen_mve_special_models.py", "seed": SEED, "tensorflow": tf.__version__,
+                "keras": keras.__version__, "cases": cases}
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    sys.stderr.write(f"mve_special: {len(cases)} models, {sum((OUT / c['file']).stat().st_size for c in cases)} bytes\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The qemu-m55 sweep can fail on the Helium kernels: the sweep models that run the Helium GEMM conv and 3x3
+depthwise kernels, built from a COPY of the firmware tree with ONE line of a kernel changed, mismatch the reference,
+while the same models built from the real tree match it.
+
+Two mutations, one per kernel file, each a rare 1-LSB slip of the kind the sweep exists to catch: the GEMM
+epilogue (mk_mve_gemm.h) loses the tie fix of the rounding divide for the first pixel of each pair (negative ties
+round up instead of away from zero), and the depthwise epilogue does the same for its even channels. They are
+applied to a copy in a temporary folder; the real kernel files are never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from dsp_sweep import build_sweep, check_outputs, parse_uart, sweep_models
+
+from mcukit.boards import get_board
+from mcukit.build import PioCore
+from mcukit.codegen.ops._isa import MVE_DW3X3_KERNEL, MVE_GEMM_KERNELS
+from mcukit.device.qemu import run_elf
+from mcukit.paths import data_dir
+
+pytestmark = pytest.mark.slow
+
+BOARD = "qemu-m55"
+ROUNDING = "tflm"
+KERNELS = (*MVE_GEMM_KERNELS, MVE_DW3X3_KERNEL)
+MUTATIONS = {  # file in the firmware tree -> (original line, mutant)
+    Path("src/kernels/mve/mk_mve_gemm.h"): (
+        "    xa = vaddq_s32(xa, vandq_s32(vshrq_n_s32(xa, 31), c));\n", "\n"),
+    Path("src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c"): (
+        "    ae = vaddq_s32(ae, vandq_s32(vshrq_n_s32(ae, 31), vldrwq_s32(t + 24)));\n", "\n"),
+}
+
+
+def _mutant_tree(dst: Path) -> Path:
+    src = data_dir("firmware")
+    tree = dst / "firmware"
+    for sub in ("include", "src/kernels", "src/hal/qemu_mps2"):
+        shutil.copytree(src / sub, tree / sub)
+    for rel, (original, mutant) in MUTATIONS.items():
+        text = (tree / rel).read_text()
+        assert text.count(original) == 1, f"the mutation site in {rel} moved: update MUTATIONS in {__file__}"
+        (tree / rel).write_text(text.replace(original, mutant))
+    return tree
+
+
+def test_sweep_catches_helium_kernel_mutations(pio_core: PioCore, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    board = get_board(BOARD)
+    models = tuple(m for m in sweep_models(tuple(board.isa.features)) if set(m.kernels) & set(KERNELS))
+    assert {k for m in models for k in m.kernels} >= set(KERNELS)
+    tree = _mutant_tree(tmp_path)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        good_f = pool.submit(build_sweep, board, ROUNDING, pio_core, models=models, selfcheck=None, tag="mve-good")
+        bad_f = pool.submit(build_sweep, board, ROUNDING, pio_core, models=models, selfcheck=None, firmware=tree,
+                            tag="mve-mutant")
+        good, bad = good_f.result(), bad_f.result()
+    assert bad.elf != good.elf
+
+    result = run_elf(board, good.elf, timeout=120)
+    assert result.status == 0, (result.status, result.fault)
+    assert check_outputs(good, parse_uart(result.uart.decode("latin-1"))) == []
+
+    result = run_elf(board, bad.elf, timeout=120)
+    assert result.status == 0, (result.status, result.fault)
+    failures = check_outputs(bad, parse_uart(result.uart.decode("latin-1")))
+    with capsys.disabled():
+        print(f"\nmve mutant sweep: {len(models)} models x {bad.samples} samples, {len(failures)} mismatching "
+              f"(model, sample, output) triples with the mutated kernels, 0 with the real ones")
+    assert all("values differ" in f for f in failures), failures[:3]
+    # Both mutated kernels are caught, not only one of them.
+    for kernel in (MVE_GEMM_KERNELS, (MVE_DW3X3_KERNEL,)):
+        assert any(any(k in f.rsplit("kernels", 1)[1] for k in kernel) for f in failures), (kernel, failures[:5])
