@@ -5,8 +5,8 @@ Weights stay in TFLite's 1HWO layout; per-channel weight scales are along the la
 
 from __future__ import annotations
 
-from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
-from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, depthwise_kernel, dw3x3_forms
+from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, depthwise_kernel, dw3x3_forms, dw3x3_scratch_bytes
 from mcukit.codegen.ops.conv import (
     act_range,
     bias_arg,
@@ -57,14 +57,17 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
     arrays = (m_arr, s_arr)
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
+    scratch = 0
     if kernel == "mk_depthwise_conv_3x3_s8_dsp" and (bias_t is None or bias_t.is_constant):
-        # Compile-time forms (int16 weights, folded bias, requantization table: one stream) when the accumulators
-        # are provably small enough for the short requantization (docs/kernels.md); else the generic 3x3 kernel.
-        packed = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
+        # Compile-time forms (int16 weight pairs, folded bias, requantization table: one stream) when the
+        # accumulators are provably small enough for the short requantization (docs/kernels.md); else the generic
+        # 3x3 kernel. The scratch holds the three padded input rows of an output row.
+        packed = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, yz, mults, shifts)
         if packed is not None:
             kernel = DW3X3_FOLDED_KERNEL
             arrays += (CArray("dw_packed", "int32_t", packed),)
-            args = (args[0], array("dw_packed"), args[3])
+            args = (args[0], array("dw_packed"), args[3], SCRATCH)
+            scratch = dw3x3_scratch_bytes(ow, opts.stride_w, ic)
     return KernelCall(
         kernel=kernel,
         params_type="mk_depthwise_conv_params",
@@ -72,4 +75,5 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         args=args,
         arrays=arrays,
         macs=n * oh * ow * oc * fh * fw,
+        scratch_bytes=scratch,
     )
