@@ -221,26 +221,46 @@ static void mk_dw3_row(mk_dw3_run *r, int32_t full)
 #endif
 }
 
-/* Padded input row y of columns x0 .. x0 + wp - 1 into dst (zero point outside the image). */
-static void mk_dw3_copy_row(const mk_depthwise_conv_params *p, const int8_t *in_b, int32_t y, int32_t x0, int32_t wp,
+/* memcpy for the row copies: on DSP cores 32 bytes per LDM/STM pair when both ends are word-aligned (newlib's
+ * memcpy moves a word per LDR/STR pair, twice the instructions). */
+static void mk_dw3_copy(int8_t *dst, const int8_t *src, size_t n)
+{
+#if MK_DSP_NATIVE
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0 && n >= 32) {
+        size_t body = n & ~(size_t)31;
+        n -= body;
+        __asm__ volatile("1:\n\t"
+                         "ldmia %[s]!, {r4, r5, r6, r8, r9, r10, r11, r12}\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r8, r9, r10, r11, r12}\n\t"
+                         "subs %[n], %[n], #32\n\t"
+                         "bne 1b"
+                         : [s] "+r"(src), [d] "+r"(dst), [n] "+r"(body)
+                         :
+                         : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
+    }
+#endif
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+}
+
+/* Input row y, columns x0 .. x0 + wp - 1, into its scratch row dst. The padding columns were written with the zero
+ * point once per call and are never overwritten, so only the image columns are written: copied, or the zero point
+ * for a row outside the image. */
+static void mk_dw3_fill_row(const mk_depthwise_conv_params *p, const int8_t *in_b, int32_t y, int32_t x0, int32_t wp,
                             int8_t zp, int8_t *dst)
 {
     const size_t pix = (size_t)p->in_c;
-    if (y < 0 || y >= p->in_h) {
-        memset(dst, zp, (size_t)wp * pix);
+    const int32_t lo = MK_MAX(x0, 0), hi = MK_MIN(x0 + wp, p->in_w);
+    if (hi <= lo) {
         return;
     }
-    const int32_t lo = MK_MAX(x0, 0), hi = MK_MIN(x0 + wp, p->in_w);
-    if (lo > x0) {
-        memset(dst, zp, (size_t)(lo - x0) * pix);
-    }
-    if (hi > lo) {
-        memcpy(dst + (size_t)(lo - x0) * pix, in_b + ((size_t)y * (size_t)p->in_w + (size_t)lo) * pix,
-               (size_t)(hi - lo) * pix);
-    }
-    if (x0 + wp > MK_MAX(hi, lo)) {
-        const int32_t from = MK_MAX(hi, lo);
-        memset(dst + (size_t)(from - x0) * pix, zp, (size_t)(x0 + wp - from) * pix);
+    int8_t *d = dst + (size_t)(lo - x0) * pix;
+    const size_t n = (size_t)(hi - lo) * pix;
+    if (y < 0 || y >= p->in_h) {
+        memset(d, zp, n);
+    } else {
+        mk_dw3_copy(d, in_b + ((size_t)y * (size_t)p->in_w + (size_t)lo) * pix, n);
     }
 }
 
@@ -268,12 +288,13 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
     run.lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
     run.hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
     run.clamp = lo > -128 || hi < 127;
+    memset(scratch, zp, 3 * srow);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * (size_t)p->in_h * (size_t)p->in_w * pix;
         for (int32_t oy = 0; oy < p->out_h; ++oy, output += (size_t)p->out_w * pix) {
             const int32_t y0 = oy * p->stride_h - p->pad_top;
             for (int32_t r = 0; r < 3; ++r) {
-                mk_dw3_copy_row(p, in_b, y0 + r, -p->pad_left, wp, zp, scratch + (size_t)r * srow);
+                mk_dw3_fill_row(p, in_b, y0 + r, -p->pad_left, wp, zp, scratch + (size_t)r * srow);
             }
             if (full > 0) {
                 run.p = scratch - 4;
