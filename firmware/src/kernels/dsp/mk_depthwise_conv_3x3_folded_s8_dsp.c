@@ -35,31 +35,27 @@ size_t mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(const mk_depthwise_conv
 
 /* One output row's run, read by the assembly loop at fixed offsets (checked below). */
 typedef struct {
-    const int8_t *p;       /*  0: tap 0 of the first pixel's first group, minus 4 (the loop pre-increments) */
-    int32_t pix;           /*  4: bytes between taps of a row (the channel count) */
-    int32_t row;           /*  8: bytes between tap rows */
-    const int32_t *packed; /* 12 */
-    int8_t *out;           /* 16 */
-    int32_t n;             /* 20: pixels (>= 1) */
-    int32_t pstep;         /* 24: to the next pixel's p once its full groups advanced p */
-    int32_t ostep;         /* 28: output bytes after the full groups of a pixel (the tail channels) */
-    int32_t lo4, hi4;      /* 32, 36: activation bounds in every byte */
-    int32_t clamp;         /* 40: the activation range is narrower than int8 */
+    const int8_t *p0, *p1, *p2; /*  0, 4, 8: tap 0 of rows 0-2 of the first pixel, minus 4 (the loop pre-increments) */
+    int32_t pix;                /* 12: bytes between the taps of a row (the channel count) */
+    const int32_t *packed;      /* 16 */
+    int32_t n;                  /* 20: pixels (>= 1); the assembly loop counts it down to 0 */
+    int32_t pstep;              /* 24: to the next pixel's p0..p2 once its full groups advanced them */
+    int32_t clamp;              /* 28: the activation range is narrower than int8 */
+    int32_t lo4, hi4;           /* 32, 36: activation bounds in every byte */
 } mk_dw3_run;
 
 #define MK_DW3_CHECK(field, off) typedef char mk_dw3_check_##field[offsetof(mk_dw3_run, field) == (off) ? 1 : -1]
 #if MK_DSP_NATIVE && UINTPTR_MAX == 0xFFFFFFFFu
-MK_DW3_CHECK(p, 0);
-MK_DW3_CHECK(pix, 4);
-MK_DW3_CHECK(row, 8);
-MK_DW3_CHECK(packed, 12);
-MK_DW3_CHECK(out, 16);
+MK_DW3_CHECK(p0, 0);
+MK_DW3_CHECK(p1, 4);
+MK_DW3_CHECK(p2, 8);
+MK_DW3_CHECK(pix, 12);
+MK_DW3_CHECK(packed, 16);
 MK_DW3_CHECK(n, 20);
 MK_DW3_CHECK(pstep, 24);
-MK_DW3_CHECK(ostep, 28);
+MK_DW3_CHECK(clamp, 28);
 MK_DW3_CHECK(lo4, 32);
 MK_DW3_CHECK(hi4, 36);
-MK_DW3_CHECK(clamp, 40);
 #endif
 
 /* mk_requantize(acc / 2) + output offset for the folded, doubled accumulator a and the channel's (m, R, e),
@@ -71,21 +67,21 @@ static inline int32_t mk_dw3_rq(int32_t a, const int32_t *t)
     return MK_CLAMP(v, -128, 127);
 }
 
-/* Accumulators of one group of 4 channels at tap-0 pointer x (all four lanes; lanes past the channel count read
+/* Accumulators of one group of 4 channels at the tap-0 pointers x[0..2] of its rows (all four lanes; lanes past the channel count read
  * neighbouring bytes against zero weights). */
-static inline void mk_dw3_group_c(const int8_t *x, int32_t pix, int32_t row, const int32_t *w, int32_t acc[4])
+static inline void mk_dw3_group_c(const int8_t *const x[3], int32_t pix, const int32_t *w, int32_t acc[4])
 {
     for (int32_t q = 0; q < 4; ++q) {
         acc[q] = w[q];
     }
     for (int32_t k = 0; k < 8; ++k) {
-        const int8_t *t = x + (k / 3) * row + (k % 3) * pix;
+        const int8_t *t = x[k / 3] + (k % 3) * pix;
         const int32_t j = k / 2, half = k % 2;
         for (int32_t q = 0; q < 4; ++q) {
             acc[q] += (int32_t)t[q] * (int32_t)(int16_t)(uint16_t)((uint32_t)w[4 + 4 * j + q] >> (16 * half));
         }
     }
-    const int8_t *t8 = x + 2 * row + 2 * pix;
+    const int8_t *t8 = x[2] + 2 * pix;
     for (int32_t q = 0; q < 4; ++q) { /* w[20] = (c0, c2), w[21] = (c1, c3) */
         acc[q] += (int32_t)t8[q] * (int32_t)(int16_t)(uint16_t)((uint32_t)w[20 + (q & 1)] >> (16 * (q >> 1)));
     }
@@ -102,9 +98,10 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
 }
 
 #if MK_DSP_NATIVE
-/* The full groups of r->n pixels. Registers: r0-r3 accumulators, r4 p, r5 pix, r6 row, r7 weight stream, r8 out,
- * r9-r12 and lr scratch. Stack: [sp] the run, [sp + 4] lo4, [sp + 8] hi4. Naked, so that r7 (a frame pointer in
- * some builds) and the register order LDM needs are ours. */
+/* The full groups of r->n pixels; each group's 4 output bytes replace its tap-0 word in row 0 (read already, and
+ * read by no later pixel). Registers: r0-r3 accumulators, r4-r6 rows 0-2, r7 weight stream, r8 pix, r9-r12 and lr
+ * scratch. Stack: [sp] the run, [sp + 4] lo4, [sp + 8] hi4. Naked, so that r7 (a frame pointer in some builds) and
+ * the register order LDM needs are ours. */
 #define MK_DW3_PAIR(load_a, load_b)                                                                                   \
     load_a "\n\t" load_b "\n\t"                                                                                       \
            "pkhbt r11, r9, r10, lsl #16\n\t"                                                                          \
@@ -129,11 +126,11 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
 
 #define MK_DW3_GROUP                                                                                                  \
     "ldm r7!, {r0, r1, r2, r3}\n\t"                                                                                   \
-    MK_DW3_PAIR("ldr r9, [r4, #4]!", "ldr r10, [r4, r5]")                                                             \
-    MK_DW3_PAIR("ldr r9, [r4, r5, lsl #1]\n\tadd r4, r4, r6", "ldr r10, [r4]")                                                     \
-    MK_DW3_PAIR("ldr r9, [r4, r5]", "ldr r10, [r4, r5, lsl #1]")                                                      \
-    MK_DW3_PAIR("add r4, r4, r6\n\tldr r9, [r4]", "ldr r10, [r4, r5]")                                                             \
-    "ldr r9, [r4, r5, lsl #1]\n\t"                                                                                    \
+    MK_DW3_PAIR("ldr r9, [r4, #4]!", "ldr r10, [r4, r8]")                                                             \
+    MK_DW3_PAIR("ldr r9, [r4, r8, lsl #1]", "ldr r10, [r5, #4]!")                                                     \
+    MK_DW3_PAIR("ldr r9, [r5, r8]", "ldr r10, [r5, r8, lsl #1]")                                                      \
+    MK_DW3_PAIR("ldr r9, [r6, #4]!", "ldr r10, [r6, r8]")                                                             \
+    "ldr r9, [r6, r8, lsl #1]\n\t"                                                                                    \
     "ldrd r12, lr, [r7], #8\n\t"                                                                                      \
     "sxtb16 r10, r9\n\t"                                                                                              \
     "sxtb16 r9, r9, ror #8\n\t"                                                                                       \
@@ -141,7 +138,6 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
     "smlatt r2, r10, r12, r2\n\t"                                                                                     \
     "smlabb r1, r9, lr, r1\n\t"                                                                                       \
     "smlatt r3, r9, lr, r3\n\t"                                                                                       \
-    "sub r4, r4, r6, lsl #1\n\t"                                                                                      \
     MK_DW3_RQ("r0") MK_DW3_RQ("r1") MK_DW3_RQ("r2") MK_DW3_RQ("r3")                                                   \
     "bfi r0, r1, #8, #8\n\t"                                                                                          \
     "bfi r0, r2, #16, #8\n\t"                                                                                         \
@@ -150,10 +146,10 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
 /* After a pixel's groups: r9 = the run, then the next pixel or fall through. */
 #define MK_DW3_NEXT(label)                                                                                            \
     "ldr r9, [sp]\n\t"                                                                                                \
-    "ldrd r10, r11, [r9, #24]\n\t"                                                                                    \
-    "add r4, r4, r10\n\t"                                                                                             \
-    "add r8, r8, r11\n\t"                                                                                             \
-    "ldr r10, [r9, #20]\n\t"                                                                                          \
+    "ldrd r10, r11, [r9, #20]\n\t"                                                                                    \
+    "add r4, r4, r11\n\t"                                                                                             \
+    "add r5, r5, r11\n\t"                                                                                             \
+    "add r6, r6, r11\n\t"                                                                                             \
     "subs r10, r10, #1\n\t"                                                                                           \
     "str r10, [r9, #20]\n\t"                                                                                          \
     "bne " label "\n\t"
@@ -163,26 +159,24 @@ __attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attr
     __asm__(
         "ldrd r2, r3, [r0, #32]\n\t"
         "push {r0, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "ldr r4, [r0, #0]\n\t"
-        "ldrd r5, r6, [r0, #4]\n\t"
-        "ldr r8, [r0, #16]\n\t"
-        "ldr r1, [r0, #40]\n\t"
+        "ldm r0, {r4, r5, r6, r8}\n\t"
         "mov r9, r0\n\t"
+        "ldr r1, [r0, #28]\n\t"
         "cmp r1, #0\n\t"
         "bne 3f\n\t"
         /* no clamp: the SSAT #8 is the whole activation */
         "1:\n\t"
-        "ldr r7, [r9, #12]\n\t"
+        "ldr r7, [r9, #16]\n\t"
         "2:\n\t"
         MK_DW3_GROUP
-        "str r0, [r8], #4\n\t"
+        "str r0, [r4]\n\t"
         "tst r11, #256\n\t"
         "beq 2b\n\t"
         MK_DW3_NEXT("1b")
         "b 5f\n\t"
         /* clamp to [lo, hi] on the packed word */
         "3:\n\t"
-        "ldr r7, [r9, #12]\n\t"
+        "ldr r7, [r9, #16]\n\t"
         "4:\n\t"
         MK_DW3_GROUP
         "ldrd r9, r10, [sp, #4]\n\t"
@@ -190,7 +184,7 @@ __attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attr
         "sel r0, r0, r9\n\t"
         "ssub8 r12, r0, r10\n\t"
         "sel r0, r10, r0\n\t"
-        "str r0, [r8], #4\n\t"
+        "str r0, [r4]\n\t"
         "tst r11, #256\n\t"
         "beq 4b\n\t"
         MK_DW3_NEXT("3b")
@@ -199,23 +193,25 @@ __attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attr
 }
 #endif
 
-/* The full groups of a row run: the assembly loop on DSP cores, its C twin elsewhere. */
-static void mk_dw3_row(mk_dw3_run *r, int32_t full)
+/* The full groups of a row run (outputs into row 0's tap-0 words): the assembly loop on DSP cores, its C twin
+ * elsewhere. */
+static void mk_dw3_row(const mk_dw3_run *r, int32_t full)
 {
 #if MK_DSP_NATIVE
     (void)full;
-    mk_dw3_row_asm(r);
+    mk_dw3_row_asm((mk_dw3_run *)r);
 #else
-    const int8_t *x = r->p + 4;
-    int8_t *out = r->out;
-    for (int32_t i = 0; i < r->n; ++i, x += r->pstep + 4 * full, out += r->ostep) {
+    const int32_t lo = r->clamp ? (int32_t)(int8_t)r->lo4 : -128;
+    const int32_t hi = r->clamp ? (int32_t)(int8_t)r->hi4 : 127;
+    for (int32_t i = 0; i < r->n; ++i) {
         const int32_t *w = r->packed;
-        for (int32_t g = 0; g < full; ++g, w += MK_DW3_WORDS, out += 4) {
+        const int32_t step = i * (r->pstep + 4 * full) + 4;
+        for (int32_t g = 0; g < full; ++g, w += MK_DW3_WORDS) {
+            int8_t *row0 = (int8_t *)(uintptr_t)(r->p0 + step + 4 * g); /* the scratch row, as in the assembly */
+            const int8_t *const x[3] = {row0, r->p1 + step + 4 * g, r->p2 + step + 4 * g};
             int32_t acc[4];
-            mk_dw3_group_c(x + 4 * g, r->pix, r->row, w, acc);
-            const int32_t lo = r->clamp ? (int32_t)(int8_t)r->lo4 : -128;
-            const int32_t hi = r->clamp ? (int32_t)(int8_t)r->hi4 : 127;
-            mk_dw3_store_c(acc, w, lo, hi, out, 4);
+            mk_dw3_group_c(x, r->pix, w, acc);
+            mk_dw3_store_c(acc, w, lo, hi, row0, 4);
         }
     }
 #endif
@@ -244,24 +240,23 @@ static void mk_dw3_copy(int8_t *dst, const int8_t *src, size_t n)
     }
 }
 
-/* Input row y, columns x0 .. x0 + wp - 1, into its scratch row dst. The padding columns were written with the zero
- * point once per call and are never overwritten, so only the image columns are written: copied, or the zero point
- * for a row outside the image. */
+/* Input row y, columns x0 .. x0 + wp - 1, into the scratch row dst. The right padding columns are written with the
+ * zero point once per call and never overwritten (outputs land on tap-0 columns, which lie left of them); the left
+ * ones get outputs, so they are rewritten with every row. */
 static void mk_dw3_fill_row(const mk_depthwise_conv_params *p, const int8_t *in_b, int32_t y, int32_t x0, int32_t wp,
                             int8_t zp, int8_t *dst)
 {
     const size_t pix = (size_t)p->in_c;
     const int32_t lo = MK_MAX(x0, 0), hi = MK_MIN(x0 + wp, p->in_w);
-    if (hi <= lo) {
+    if (y < 0 || y >= p->in_h || hi <= lo) {
+        memset(dst, zp, (size_t)wp * pix);
         return;
     }
-    int8_t *d = dst + (size_t)(lo - x0) * pix;
-    const size_t n = (size_t)(hi - lo) * pix;
-    if (y < 0 || y >= p->in_h) {
-        memset(d, zp, n);
-    } else {
-        mk_dw3_copy(d, in_b + ((size_t)y * (size_t)p->in_w + (size_t)lo) * pix, n);
+    if (lo > x0) {
+        memset(dst, zp, (size_t)(lo - x0) * pix);
     }
+    mk_dw3_copy(dst + (size_t)(lo - x0) * pix, in_b + ((size_t)y * (size_t)p->in_w + (size_t)lo) * pix,
+                (size_t)(hi - lo) * pix);
 }
 
 mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
@@ -277,37 +272,55 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
     const size_t pix = (size_t)c_all;
     const int32_t wp = (p->out_w - 1) * p->stride_w + 3;
     const size_t srow = (size_t)wp * pix;
+    const size_t ostride = (size_t)p->stride_w * pix; /* scratch bytes between the outputs of neighbouring pixels */
     const int8_t zp = (int8_t)(-p->input_offset);
     const int32_t lo = p->act_min, hi = p->act_max;
     mk_dw3_run run;
     run.pix = c_all;
-    run.row = (int32_t)srow;
     run.packed = packed;
     run.pstep = p->stride_w * c_all - 4 * full;
-    run.ostep = rem;
+    run.clamp = lo > -128 || hi < 127;
     run.lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
     run.hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
-    run.clamp = lo > -128 || hi < 127;
     memset(scratch, zp, 3 * srow);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * (size_t)p->in_h * (size_t)p->in_w * pix;
+        /* Ring of three padded rows: padded row yy (input row yy - pad_top) lives in slot yy % 3; held[s] is the row
+         * slot s holds, -1 once outputs overwrote it. */
+        int32_t held[3] = {-1, -1, -1};
         for (int32_t oy = 0; oy < p->out_h; ++oy, output += (size_t)p->out_w * pix) {
-            const int32_t y0 = oy * p->stride_h - p->pad_top;
+            const int32_t yy0 = oy * p->stride_h;
+            int8_t *slot[3];
             for (int32_t r = 0; r < 3; ++r) {
-                mk_dw3_fill_row(p, in_b, y0 + r, -p->pad_left, wp, zp, scratch + (size_t)r * srow);
+                const int32_t s = (yy0 + r) % 3;
+                slot[r] = scratch + (size_t)s * srow;
+                if (held[s] != yy0 + r) {
+                    mk_dw3_fill_row(p, in_b, yy0 + r - p->pad_top, -p->pad_left, wp, zp, slot[r]);
+                    held[s] = yy0 + r;
+                }
             }
             if (full > 0) {
-                run.p = scratch - 4;
-                run.out = output;
-                run.n = p->out_w;
+                run.p0 = slot[0] - 4;
+                run.p1 = slot[1] - 4;
+                run.p2 = slot[2] - 4;
+                run.n = p->out_w; /* the assembly counts it down */
                 mk_dw3_row(&run, full);
+                held[yy0 % 3] = -1;
+                if (p->stride_w == 1) {
+                    mk_dw3_copy(output, slot[0], (size_t)p->out_w * pix);
+                } else {
+                    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                        memcpy(output + (size_t)ox * pix, slot[0] + (size_t)ox * ostride, 4 * (size_t)full);
+                    }
+                }
             }
-            if (rem) {
+            if (rem) { /* the last channels read bytes the full groups did not overwrite */
                 const int32_t *w = packed + (size_t)full * MK_DW3_WORDS;
                 for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                    const size_t at = (size_t)ox * ostride + 4 * (size_t)full;
+                    const int8_t *const x[3] = {slot[0] + at, slot[1] + at, slot[2] + at};
                     int32_t acc[4];
-                    mk_dw3_group_c(scratch + (size_t)ox * (size_t)p->stride_w * pix + 4 * (size_t)full, c_all,
-                                   (int32_t)srow, w, acc);
+                    mk_dw3_group_c(x, c_all, w, acc);
                     mk_dw3_store_c(acc, w, lo, hi, output + (size_t)ox * pix + 4 * (size_t)full, rem);
                 }
             }
