@@ -38,7 +38,7 @@ typedef struct {
     const int8_t *p0, *p1, *p2; /*  0, 4, 8: tap 0 of rows 0-2 of the first pixel, minus 4 (the loop pre-increments) */
     int32_t pix;                /* 12: bytes between the taps of a row (the channel count) */
     const int32_t *packed;      /* 16 */
-    int32_t n;                  /* 20: pixels (>= 1); the assembly loop counts it down to 0 */
+    int32_t n;                  /* 20: pixels (>= 1) */
     int32_t pstep;              /* 24: to the next pixel's p0..p2 once its full groups advanced them */
     int32_t clamp;              /* 28: the activation range is narrower than int8 */
     int32_t lo4, hi4;           /* 32, 36: activation bounds in every byte */
@@ -100,8 +100,8 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
 #if MK_DSP_NATIVE
 /* The full groups of r->n pixels; each group's 4 output bytes replace its tap-0 word in row 0 (read already, and
  * read by no later pixel). Registers: r0-r3 accumulators, r4-r6 rows 0-2, r7 weight stream, r8 pix, r9-r12 and lr
- * scratch. Stack: [sp] the run, [sp + 4] lo4, [sp + 8] hi4. Naked, so that r7 (a frame pointer in some builds) and
- * the register order LDM needs are ours. */
+ * scratch. Stack: [sp] packed, [sp + 4] pixels left, [sp + 8] pstep, [sp + 12] lo4, [sp + 16] hi4. Naked, so that r7
+ * (a frame pointer in some builds) and the register order LDM needs are ours. */
 #define MK_DW3_PAIR(load_a, load_b)                                                                                   \
     load_a "\n\t" load_b "\n\t"                                                                                       \
            "pkhbt r11, r9, r10, lsl #16\n\t"                                                                          \
@@ -143,30 +143,33 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
     "bfi r0, r2, #16, #8\n\t"                                                                                         \
     "bfi r0, r3, #24, #8\n\t"
 
-/* After a pixel's groups: r9 = the run, then the next pixel or fall through. */
+/* After a pixel's groups: the next pixel's rows, or fall through. */
 #define MK_DW3_NEXT(label)                                                                                            \
-    "ldr r9, [sp]\n\t"                                                                                                \
-    "ldrd r10, r11, [r9, #20]\n\t"                                                                                    \
+    "ldrd r10, r11, [sp, #4]\n\t"                                                                                    \
     "add r4, r4, r11\n\t"                                                                                             \
     "add r5, r5, r11\n\t"                                                                                             \
     "add r6, r6, r11\n\t"                                                                                             \
     "subs r10, r10, #1\n\t"                                                                                           \
-    "str r10, [r9, #20]\n\t"                                                                                          \
+    "str r10, [sp, #4]\n\t"                                                                                           \
     "bne " label "\n\t"
 
-__attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attribute__((unused)))
+__attribute__((naked, noinline)) static void mk_dw3_row_asm(const mk_dw3_run *r __attribute__((unused)))
 {
     __asm__(
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "sub sp, sp, #20\n\t"
+        "ldrd r1, r2, [r0, #16]\n\t"
+        "ldr r3, [r0, #24]\n\t"
+        "stm sp, {r1, r2, r3}\n\t"
         "ldrd r2, r3, [r0, #32]\n\t"
-        "push {r0, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "ldm r0, {r4, r5, r6, r8}\n\t"
-        "mov r9, r0\n\t"
+        "strd r2, r3, [sp, #12]\n\t"
         "ldr r1, [r0, #28]\n\t"
+        "ldm r0, {r4, r5, r6, r8}\n\t"
         "cmp r1, #0\n\t"
         "bne 3f\n\t"
         /* no clamp: the SSAT #8 is the whole activation */
         "1:\n\t"
-        "ldr r7, [r9, #16]\n\t"
+        "ldr r7, [sp]\n\t"
         "2:\n\t"
         MK_DW3_GROUP
         "str r0, [r4]\n\t"
@@ -176,10 +179,10 @@ __attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attr
         "b 5f\n\t"
         /* clamp to [lo, hi] on the packed word */
         "3:\n\t"
-        "ldr r7, [r9, #16]\n\t"
+        "ldr r7, [sp]\n\t"
         "4:\n\t"
         MK_DW3_GROUP
-        "ldrd r9, r10, [sp, #4]\n\t"
+        "ldrd r9, r10, [sp, #12]\n\t"
         "ssub8 r12, r0, r9\n\t"
         "sel r0, r0, r9\n\t"
         "ssub8 r12, r0, r10\n\t"
@@ -189,7 +192,8 @@ __attribute__((naked, noinline)) static void mk_dw3_row_asm(mk_dw3_run *r __attr
         "beq 4b\n\t"
         MK_DW3_NEXT("3b")
         "5:\n\t"
-        "pop {r0, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+        "add sp, sp, #20\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
 }
 #endif
 
@@ -199,7 +203,7 @@ static void mk_dw3_row(const mk_dw3_run *r, int32_t full)
 {
 #if MK_DSP_NATIVE
     (void)full;
-    mk_dw3_row_asm((mk_dw3_run *)r);
+    mk_dw3_row_asm(r);
 #else
     const int32_t lo = r->clamp ? (int32_t)(int8_t)r->lo4 : -128;
     const int32_t hi = r->clamp ? (int32_t)(int8_t)r->hi4 : 127;
@@ -278,11 +282,15 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
     mk_dw3_run run;
     run.pix = c_all;
     run.packed = packed;
+    run.n = p->out_w;
     run.pstep = p->stride_w * c_all - 4 * full;
     run.clamp = lo > -128 || hi < 127;
     run.lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
     run.hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
-    memset(scratch, zp, 3 * srow);
+    const int32_t right = MK_MIN(p->in_w + p->pad_left, wp); /* first right padding column, if any */
+    for (int32_t r = 0; r < 3 && right < wp; ++r) {
+        memset(scratch + (size_t)r * srow + (size_t)right * pix, zp, (size_t)(wp - right) * pix);
+    }
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * (size_t)p->in_h * (size_t)p->in_w * pix;
         /* Ring of three padded rows: padded row yy (input row yy - pad_top) lives in slot yy % 3; held[s] is the row
@@ -303,14 +311,21 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
                 run.p0 = slot[0] - 4;
                 run.p1 = slot[1] - 4;
                 run.p2 = slot[2] - 4;
-                run.n = p->out_w; /* the assembly counts it down */
                 mk_dw3_row(&run, full);
                 held[yy0 % 3] = -1;
                 if (p->stride_w == 1) {
                     mk_dw3_copy(output, slot[0], (size_t)p->out_w * pix);
+                } else if (full <= 4) { /* a word at a time: cheaper than a call for a few words */
+                    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                        const int8_t *src = slot[0] + (size_t)ox * ostride;
+                        int8_t *dst = output + (size_t)ox * pix;
+                        for (int32_t g = 0; g < full; ++g) {
+                            mk_write_s8x4(dst + 4 * g, mk_read_s8x4(src + 4 * g));
+                        }
+                    }
                 } else {
                     for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                        memcpy(output + (size_t)ox * pix, slot[0] + (size_t)ox * ostride, 4 * (size_t)full);
+                        mk_dw3_copy(output + (size_t)ox * pix, slot[0] + (size_t)ox * ostride, 4 * (size_t)full);
                     }
                 }
             }
