@@ -1,31 +1,36 @@
 /* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, undilated, on compile-time forms of its constants (the fast twin of
  * mk_depthwise_conv_3x3_s8_dsp; stream layout in mk_kernels_dsp.h, built by mcukit/codegen/ops/_isa.py).
  *
- * Borders cost what the interior costs: per output row the three input rows it reads are copied to `scratch` with
- * their padding columns written as the input zero point (a padded tap then adds w * zp = -w * input_offset, which
- * cancels that tap's share of the input offset folded into the bias, exactly as skipping it would). Every pixel of
- * the row then runs the same code from the copy. The copy is a few bytes per MAC-heavy pixel; the old border path
- * (a pointer per tap) cost ~2x the interior one.
+ * Borders cost what the interior costs: `scratch` is a ring of three padded input rows (padded row yy in slot
+ * yy % 3), each input row copied once with its padding columns as the input zero point (a padded tap then adds
+ * w * zp = -w * input_offset, which cancels that tap's share of the input offset folded into the bias, exactly as
+ * skipping it would); rows outside the image are all zero point. Every pixel of an output row then runs the same
+ * loop from three row pointers. (The previous border path, a base pointer per tap, cost ~2x the interior one and
+ * 56 of the 125 pixels of a DS-CNN layer took it.)
  *
- * Per group of 4 channels (36 MACs), on DSP cores one assembly loop (mk_dw3_row_asm):
+ * Per group of 4 channels (36 MACs), on DSP cores one assembly loop per output row (mk_dw3_row_asm), 90
+ * instructions:
  *  - taps are taken in pairs (0,1) (2,3) (4,5) (6,7): PKHBT/PKHTB put the two taps' words into [a0 a1 b0 b1] and
  *    [a2 a3 b2 b3], SXTB16 turns each into (tap k, tap k+1) halfword pairs of one channel, and one SMLAD does both
- *    taps against weights stored as the same pairs: 14 instructions per 8 MACs including loads; tap 8 alone uses
- *    SMLABB/SMLATT (9 with the row rewind);
+ *    taps against weights stored as the same pairs: 14 instructions per 8 MACs including loads (the first pair's
+ *    weights come with the bias in one LDM); tap 8 alone uses SMLABB/SMLATT (8);
  *  - epilogue per channel: t = SMMLAR(acc, m, R) + (acc >> 31), t >>= e, SSAT #8 (5 with the table load), then
- *    three BFI pack the bytes and one STR stores them; a narrower activation range adds SSUB8/SEL on the word.
- * The accumulators start at the folded bias; weights and bias carry a factor 2 (SMMLAR's doubling). With
- * R = 2^(e-1) + output_offset 2^e this is mk_requantize's double rounding plus the output offset (derivation in
- * mk_kernels_dsp.h). Channels past the last multiple of 4 run the same arithmetic in C.
+ *    three BFI pack the bytes and one STR stores them; a narrower activation range adds SSUB8/SEL on the word;
+ *  - the loop ends on bit 8 of the last full group's last e word (a shift by register reads bits 0-7 only).
+ * No register is left for an output pointer, so a group's 4 outputs replace its tap-0 word in the row-0 slot (read
+ * already, read by no later pixel of the row, and that row is not needed by the next output row); the row is then
+ * copied to the output. The accumulators start at the folded bias; weights and bias carry a factor 2 (SMMLAR's
+ * doubling). With R = 2^(e-1) + output_offset 2^e this is mk_requantize's double rounding plus the output offset
+ * (derivation in mk_kernels_dsp.h). Channels past the last multiple of 4, and every group on cores without the DSP
+ * extension (the host tests), run the same arithmetic in C.
  * Access order: output rows in raster order; a row's input is read (copied) before any of its outputs is written,
- * and written pixel by pixel, so the in-place contract of lag 0 holds. */
+ * so the in-place contract of lag 0 holds. */
 #include <stddef.h>
 
 #include "mcukit/mk_kernels_dsp.h"
 #include "mk_dsp_dot.h"
 
-#define MK_DW3_WORDS 34     /* per group: 4 bias, 4 x 4 tap pairs, 2 tap-8 words, 4 x (m, R, e) */
-#define MK_DW3_LAST 0x100   /* set in the e word of channel 3 of the last full group (ASR reads only bits 0-7) */
+#define MK_DW3_WORDS 34 /* per group: 4 bias, 4 x 4 tap pairs, 2 tap-8 words, 4 x (m, R, e) */
 
 size_t mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(const mk_depthwise_conv_params *p)
 {
@@ -102,11 +107,13 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
  * read by no later pixel). Registers: r0-r3 accumulators, r4-r6 rows 0-2, r7 weight stream, r8 pix, r9-r12 and lr
  * scratch. Stack: [sp] packed, [sp + 4] pixels left, [sp + 8] pstep, [sp + 12] lo4, [sp + 16] hi4. Naked, so that r7
  * (a frame pointer in some builds) and the register order LDM needs are ours. */
-#define MK_DW3_PAIR(load_a, load_b)                                                                                   \
+#define MK_DW3_PAIR(load_a, load_b) MK_DW3_PAIR_W(load_a, load_b, "ldrd r12, lr, [r7], #8")
+/* load_w: the weights of channels 0 and 1 into r12, lr (the first pair gets them with the bias) */
+#define MK_DW3_PAIR_W(load_a, load_b, load_w)                                                                         \
     load_a "\n\t" load_b "\n\t"                                                                                       \
            "pkhbt r11, r9, r10, lsl #16\n\t"                                                                          \
            "pkhtb r9, r10, r9, asr #16\n\t"                                                                           \
-           "ldrd r12, lr, [r7], #8\n\t"                                                                               \
+           load_w "\n\t"                                                                                               \
            "sxtb16 r10, r11\n\t"                                                                                      \
            "smlad r0, r10, r12, r0\n\t"                                                                               \
            "sxtb16 r11, r11, ror #8\n\t"                                                                              \
@@ -125,8 +132,8 @@ static inline void mk_dw3_store_c(const int32_t acc[4], const int32_t *w, int32_
     "ssat " acc ", #8, r9\n\t"
 
 #define MK_DW3_GROUP                                                                                                  \
-    "ldm r7!, {r0, r1, r2, r3}\n\t"                                                                                   \
-    MK_DW3_PAIR("ldr r9, [r4, #4]!", "ldr r10, [r4, r8]")                                                             \
+    "ldm r7!, {r0, r1, r2, r3, r12, lr}\n\t"                                                                         \
+    MK_DW3_PAIR_W("ldr r9, [r4, #4]!", "ldr r10, [r4, r8]", "")                                                      \
     MK_DW3_PAIR("ldr r9, [r4, r8, lsl #1]", "ldr r10, [r5, #4]!")                                                     \
     MK_DW3_PAIR("ldr r9, [r5, r8]", "ldr r10, [r5, r8, lsl #1]")                                                      \
     MK_DW3_PAIR("ldr r9, [r6, #4]!", "ldr r10, [r6, r8]")                                                             \
