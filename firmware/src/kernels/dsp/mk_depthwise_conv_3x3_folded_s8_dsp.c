@@ -72,8 +72,8 @@ static inline int32_t mk_dw3_rq(int32_t a, const int32_t *t)
     return MK_CLAMP(v, -128, 127);
 }
 
-/* Accumulators of one group of 4 channels at the tap-0 pointers x[0..2] of its rows (all four lanes; lanes past the channel count read
- * neighbouring bytes against zero weights). */
+/* Accumulators of one group of 4 channels at the tap-0 pointers x[0..2] of its rows (all four lanes; lanes past the
+ * channel count read neighbouring bytes against zero weights). */
 static inline void mk_dw3_group_c(const int8_t *const x[3], int32_t pix, const int32_t *w, int32_t acc[4])
 {
     for (int32_t q = 0; q < 4; ++q) {
