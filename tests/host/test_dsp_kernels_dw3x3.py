@@ -1,8 +1,8 @@
 """The compile-time path of the folded 3x3 depthwise kernel (mk_depthwise_conv_3x3_folded_s8_dsp).
 
-No stored sweep model is a 3x3, multiplier-1 depthwise conv, and dsp_selfcheck.c checks the kernel against a C
-mirror of the packing only, so here the Python side (dw3x3_forms in mcukit/codegen/ops/_isa.py, the depthwise
-lowering) is checked end to end: single-op IR graphs with random weights (no TensorFlow) are generated for a DSP
+dsp_selfcheck.c checks the kernel against a C mirror of the packing only and the stored models (dsp_special, dsp_dw3x3)
+are a fixed set, so here the Python side (dw3x3_forms in mcukit/codegen/ops/_isa.py, the depthwise lowering) is
+checked end to end on random layers: single-op IR graphs with random weights (no TensorFlow) are generated for a DSP
 board and for the portable kernels, built with host gcc, run on the same random inputs and compared byte for byte.
 The portable kernel is itself checked against the references by the op sweeps. Layers whose accumulators could
 exceed the short requantization's range must keep the generic 3x3 kernel.
@@ -20,7 +20,7 @@ from mcukit.hostbuild import load
 from mcukit.ir.graph import DepthwiseConv2DOptions, Graph, Op, Quant, Tensor
 
 
-def dw_graph(seed: int, *, big_bias: bool = False) -> Graph:
+def dw_graph(seed: int, *, big_bias: bool = False, y_scale: float | None = None) -> Graph:
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
     c = int(rng.choice([1, 3, 4, 5, 8, 13, 48, 67]))
@@ -28,7 +28,8 @@ def dw_graph(seed: int, *, big_bias: bool = False) -> Graph:
     padding = "SAME" if min(h, w) < 3 else str(rng.choice(["SAME", "VALID"]))
     oh = (h + stride - 1) // stride if padding == "SAME" else (h - 3) // stride + 1
     ow = (w + stride - 1) // stride if padding == "SAME" else (w - 3) // stride + 1
-    x_scale, y_scale = 0.05, float(rng.uniform(0.01, 0.3))
+    x_scale = 0.05
+    y_scale = float(rng.uniform(0.01, 0.3)) if y_scale is None else y_scale
     per_channel = bool(rng.integers(0, 2))
     ws = tuple(float(v) for v in rng.uniform(0.002, 0.03, c if per_channel else 1))
     weights = rng.integers(-128, 128, size=(1, 3, 3, c), dtype=np.int8)
@@ -56,6 +57,15 @@ def test_folded_dw3x3_equals_portable(seed: int) -> None:
     got = load(dsp).run([x])[0]
     want = load(generate(graph, LowerOptions())).run([x])[0]
     np.testing.assert_array_equal(got, want)
+
+
+def test_no_right_shift_keeps_the_generic_kernel() -> None:
+    """A multiplier >= 0.5 (shift >= 0, no rounding divide) is outside the folded epilogue: the generic kernel."""
+    graph = dw_graph(5, y_scale=1e-5)
+    dsp = generate(graph, LowerOptions(isa=("dsp",)))
+    assert [c.kernel for c in dsp.calls] == ["mk_depthwise_conv_3x3_s8_dsp"]
+    x = np.random.default_rng(5).integers(-128, 128, size=(2, *graph.tensors[0].shape), dtype=np.int8)
+    np.testing.assert_array_equal(load(dsp).run([x])[0], load(generate(graph, LowerOptions())).run([x])[0])
 
 
 def test_large_accumulators_keep_the_generic_kernel() -> None:
