@@ -242,14 +242,19 @@ static void sc_conv(void)
  * layout in mk_kernels_dsp.h). Returns 0 when the layer is not eligible (where the Python side returns None). */
 static int32_t sc_packed[34 * 64];
 
-static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offset, int32_t per_channel)
+static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offset, int32_t output_offset,
+                          int32_t per_channel)
 {
-    static const int lane[4] = {0, 2, 1, 3};
     const int32_t groups = (c_all + 3) / 4;
     if (groups > 64) {
         return 0;
     }
     memset(sc_packed, 0, sizeof(int32_t) * (size_t)(groups * 34));
+    for (int32_t g = 0; g < groups; ++g) {
+        for (int32_t q = 0; q < 4; ++q) {
+            sc_packed[g * 34 + 24 + 3 * q] = 1; /* padded lanes: e = 1, everything else 0 */
+        }
+    }
     for (int32_t c = 0; c < c_all; ++c) {
         int64_t sum = 0, abs_sum = 0;
         for (int32_t t = 0; t < 9; ++t) {
@@ -258,26 +263,26 @@ static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offs
             abs_sum += w < 0 ? -w : w;
         }
         const int64_t folded = (bias ? bias[c] : 0) + (int64_t)input_offset * sum;
-        const int32_t shift = sc_shift[per_channel ? c : 0];
-        const int32_t left = shift > 0 ? shift : 0, e = shift > 0 ? 0 : -shift;
-        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) * ((int64_t)1 << (left + 1));
-        if (bound >= (1LL << 30) || left > 7 || e > 29) {
+        const int32_t e = -sc_shift[per_channel ? c : 0];
+        const int64_t bound = ((folded < 0 ? -folded : folded) + 128 * abs_sum) * 2;
+        if (bound >= (1LL << 30) || e < 1 || e > 21) {
             return 0;
         }
         const int32_t g = c / 4, q = c % 4;
         int32_t *grp = sc_packed + g * 34;
-        for (int32_t t = 0; t < 9; ++t) {
-            for (int k = 0; k < 4; ++k) {
-                if (lane[k] == q) {
-                    const uint32_t v = (uint32_t)(sc_w[t * c_all + c] * (1 << (left + 1))) & 0xFFFFu;
-                    grp[2 * t + k / 2] |= (int32_t)(v << (16 * (k % 2)));
-                }
-            }
+        grp[q] = (int32_t)(folded * 2);
+        for (int32_t t = 0; t < 8; ++t) {
+            const uint32_t v = (uint32_t)(sc_w[t * c_all + c] * 2) & 0xFFFFu;
+            grp[4 + 4 * (t / 2) + q] |= (int32_t)(v << (16 * (t % 2)));
         }
-        grp[18 + q] = (int32_t)(folded * ((int64_t)1 << (left + 1)));
-        grp[22 + q] = sc_mult[per_channel ? c : 0];
-        grp[26 + q] = (int32_t)(1u << e);
-        grp[30 + q] = e + 1;
+        const uint32_t v8 = (uint32_t)(sc_w[8 * c_all + c] * 2) & 0xFFFFu;
+        grp[20 + (q & 1)] |= (int32_t)(v8 << (16 * (q >> 1)));
+        grp[22 + 3 * q] = sc_mult[per_channel ? c : 0];
+        grp[23 + 3 * q] = (int32_t)((1u << (e - 1)) + (uint32_t)output_offset * (1u << e));
+        grp[24 + 3 * q] = e;
+    }
+    if (c_all >= 4) {
+        sc_packed[(c_all / 4 - 1) * 34 + 33] |= 0x100; /* the last full group */
     }
     return 1;
 }
@@ -313,6 +318,12 @@ static void sc_depthwise(void)
     }
     p.input_offset = sc_range(-127, 128);
     sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    if (three && (sc_rand() & 3) != 0) { /* mostly right shifts 1..21: the folded 3x3 kernel's range */
+        const int32_t deep = (sc_rand() & 7) == 0;
+        for (int32_t c = 0; c < p.out_c; ++c) {
+            sc_shift[c] = deep ? sc_range(-21, -13) : (sc_shift[c] > -1 ? -1 - (int32_t)(sc_rand() & 3) : sc_shift[c]);
+        }
+    }
     p.multipliers = sc_mult;
     p.shifts = sc_shift;
     sc_fill(sc_in, n_in);
@@ -322,9 +333,11 @@ static void sc_depthwise(void)
     sc_check(SC_DW_DSP, mk_depthwise_conv_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
     if (three && p.depth_multiplier == 1) {
         sc_check(SC_DW3X3_DSP, mk_depthwise_conv_3x3_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
-        if (sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.per_channel)) {
-            sc_check(SC_DW3X3_FOLDED_DSP, mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_packed, sc_out),
-                     n_out);
+        static int8_t dw_scratch[3 * 19 * 90 + 4]; /* >= the scratch of any drawn shape (out_w <= 9, in_c < 91) */
+        if (mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(&p) <= sizeof dw_scratch &&
+            sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.output_offset, p.per_channel)) {
+            sc_check(SC_DW3X3_FOLDED_DSP,
+                     mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_packed, sc_out, dw_scratch), n_out);
         }
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)

@@ -116,15 +116,26 @@ mk_status mk_depthwise_conv_3x3_s8_dsp(const mk_depthwise_conv_params *p, const 
 
 /* The same 3x3 depthwise conv on compile-time forms of its constants (mcukit/codegen/ops/_isa.py dw3x3_forms), for
  * layers whose accumulators the code generator proved small (dw3x3_forms returns None otherwise and the layer
- * keeps mk_depthwise_conv_3x3_s8_dsp). `packed`: per group of 4 channels (the last one zero-padded) 34 int32
- * words, with s_c = 2^(left_c + 1), left = max(shift, 0), e = max(-shift, 0):
- *  - words 2k, 2k+1 (tap k = 3 * fy + fx): int16 pairs (w[k][c0] s, w[k][c2] s) and (w[k][c1] s, w[k][c3] s);
- *  - words 18..33, rows of 4 over c0..c3: (bias + input_offset * sum(w)) s (the input offset folded), multiplier,
- *    2^e, e + 1;
- * valid when (|bias + input_offset * sum(w)| + 128 * sum|w|) s < 2^30, left <= 7 and e <= 29 for every channel.
- * multipliers/shifts in the params are not read. MK_ERR_ARG for other shapes or an activation range beyond int8. */
+ * keeps mk_depthwise_conv_3x3_s8_dsp). `packed`: per group of 4 channels (the last one zero-padded) 34 int32 words,
+ * with e = -shift (the multiplier's right shift; eligible layers have 1 <= e <= 21, so no left shift):
+ *  - words 0..3: (bias + input_offset * sum(w)) * 2 for c0..c3 (input offset folded; the 2 is the doubling of the
+ *    high multiply), the accumulators' start;
+ *  - words 4 + 4j + q (tap pair j: taps 2j, 2j+1 with tap k = 3 fy + fx; channel q): the int16 pair
+ *    (w[2j][q] 2, w[2j+1][q] 2);
+ *  - words 20, 21: tap 8 as int16 pairs (w[8][c0] 2, w[8][c2] 2) and (w[8][c1] 2, w[8][c3] 2);
+ *  - words 22 + 3q, 23 + 3q, 24 + 3q: multiplier, R = 2^(e-1) + output_offset 2^e, e; bit 8 of channel 3's e word
+ *    marks the last full group of 4 (shifts by a register read only bits 0-7).
+ * Per channel the output is SSAT8((SMMLAR(a, m, R) + (a >> 31)) >> e) clamped to [act_min, act_max] for the
+ * accumulator a = 2 acc, which is mk_requantize(acc, m, -e) + output_offset when |a| < 2^30: SMMLAR(a, m, 0) is
+ * gemmlowp's doubling high multiply h (see mk_dsp_requantize_short), and floor((h + 2^(e-1) - [a < 0]) / 2^e) is
+ * its rounding divide ([a < 0] equals [h < 0] except when h = 0, where both floors are 0). Valid when
+ * (|bias + input_offset * sum(w)| + 128 * sum|w|) * 2 < 2^30, 1 <= e <= 21 and the multiplier >= 0 for every
+ * channel. multipliers, shifts and output_offset in the params are not read. `scratch`:
+ * mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(p) bytes (three padded input rows), any alignment. MK_ERR_ARG
+ * for other shapes, an activation range beyond int8 or a NULL scratch. */
+size_t mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(const mk_depthwise_conv_params *p);
 mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
-                                              const int32_t *packed, int8_t *output);
+                                              const int32_t *packed, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features x 2 rows per step). */
 mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

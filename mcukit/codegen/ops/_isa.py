@@ -257,31 +257,47 @@ def add_lut_table(input_offsets: tuple[int, int], left_shift: int, input_mults: 
 
 # Depthwise 3x3 on compile-time forms (mk_depthwise_conv_3x3_folded_s8_dsp; layouts in mk_kernels_dsp.h).
 DW3X3_FOLDED_KERNEL = "mk_depthwise_conv_3x3_folded_s8_dsp"
+DW3X3_LAST_GROUP = 0x100  # in the e word of channel 3 of the last full group of 4
 
 
-def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
-                shifts: list[int]) -> np.ndarray | None:
+def dw3x3_scratch_bytes(out_w: int, stride_w: int, channels: int) -> int:
+    """Mirror of mk_depthwise_conv_3x3_folded_s8_dsp_scratch_bytes(): three padded input rows (+ 4 bytes)."""
+    return 3 * ((out_w - 1) * stride_w + 3) * channels + 4
+
+
+def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, output_offset: int,
+                multipliers: list[int], shifts: list[int]) -> np.ndarray | None:
     """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the folded 3x3 depthwise kernel
-    (34 words per group of 4 channels; layout in mk_kernels_dsp.h), or None when an accumulator could be too large
-    for its short requantization: the kernel needs (|bias'| + 128 * sum|w|) * 2^(left + 1) < 2^30, left <= 7 and
-    a right shift e <= 29 for every channel, where bias' = bias + input_offset * sum(w) (the folded bias: padded
+    (34 words per group of 4 channels; layout in mk_kernels_dsp.h), or None when the kernel's short requantization
+    does not apply: it needs (|bias'| + 128 * sum|w|) * 2 < 2^30, a right shift 1 <= e <= 21 (so no left shift)
+    and a multiplier >= 0 for every channel, where bias' = bias + input_offset * sum(w) (the folded bias: padded
     taps read the zero point, which cancels it). `multipliers`/`shifts`: one entry per channel or one in all."""
     wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
     c = wt.shape[1]
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
     folded = b + int(input_offset) * wt.sum(axis=0)
     mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
-    shift = np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
-    left = np.maximum(shift, 0)
-    e = np.maximum(-shift, 0)
-    bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) << (left + 1)
-    if np.any(bound >= 1 << 30) or np.any(left > 7) or np.any(e > 29) or np.any(mult < 0):
+    e = -np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) * 2
+    if np.any(bound >= 1 << 30) or np.any(e < 1) or np.any(e > 21) or np.any(mult < 0):
         return None
     groups = (c + 3) // 4
     pad = groups * 4 - c
-    scaled = np.pad(wt << (left + 1), ((0, 0), (0, pad))).reshape(9, groups, 4)  # fits int16: |w| 2^8 <= 2^15
-    halves = (scaled[:, :, [0, 2, 1, 3]] & 0xFFFF).reshape(9, groups, 2, 2)  # (c0, c2), (c1, c3)
-    words = (halves[..., 0] | (halves[..., 1] << 16)).transpose(1, 0, 2).reshape(groups, 18)
-    rows = np.stack([folded << (left + 1), mult, np.left_shift(1, e), e + 1])  # [4][channel]
-    table = np.pad(rows, ((0, 0), (0, pad))).reshape(4, groups, 4).transpose(1, 0, 2).reshape(groups, 16)
-    return np.concatenate([words, table], axis=1).reshape(-1).astype(np.uint32).view(np.int32)
+
+    def lanes(v: np.ndarray, fill: int = 0) -> np.ndarray:  # [..., channel] -> [..., group, 4]
+        widths = [(0, 0)] * (v.ndim - 1) + [(0, pad)]
+        return np.pad(v, widths, constant_values=fill).reshape(*v.shape[:-1], groups, 4)
+
+    def pair(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # int16 halves of one word (|2 w| <= 256)
+        return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+
+    ws = lanes(wt * 2)  # [tap][group][lane]
+    taps = np.stack([pair(ws[2 * j], ws[2 * j + 1]) for j in range(4)], axis=1)  # [group][pair][lane]
+    tap8 = np.stack([pair(ws[8][:, 0], ws[8][:, 2]), pair(ws[8][:, 1], ws[8][:, 3])], axis=1)  # [group][2]
+    r = np.left_shift(1, e - 1) + int(output_offset) * np.left_shift(1, e)
+    table = np.stack([lanes(mult), lanes(r), lanes(e, 1)], axis=2)  # [group][lane][m, R, e]
+    full = c // 4
+    if full:
+        table[full - 1, 3, 2] |= DW3X3_LAST_GROUP
+    words = np.concatenate([lanes(folded * 2), taps.reshape(groups, 16), tap8, table.reshape(groups, 12)], axis=1)
+    return (words.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
