@@ -367,11 +367,7 @@ static void sc_fc(void)
     sc_check(SC_FC_DSP, mk_fully_connected_s8_dsp(&p, sc_in, sc_w, bias, sc_out), n_out);
     sc_gemm_forms(p.out_features, p.in_features, bias, p.input_offset); /* the folded bias, sc_bias_f */
     sc_wide_forms(p.out_features, p.in_features);
-    static int8_t fc_scratch[SC_BUF / 2 + 16] MK_ALIGNED(8);
-    if (mk_fully_connected_wide_s8_dsp_scratch_bytes(&p) <= sizeof fc_scratch) {
-        sc_check(SC_FC_WIDE_DSP, mk_fully_connected_wide_s8_dsp(&p, sc_in, sc_ww, sc_bias_f, sc_out, fc_scratch),
-                 n_out);
-    }
+    sc_check(SC_FC_WIDE_DSP, mk_fully_connected_wide_s8_dsp(&p, sc_in, sc_ww, sc_bias_f, sc_out), n_out);
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_FC_MVE, mk_fully_connected_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
 #endif

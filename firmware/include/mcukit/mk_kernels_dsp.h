@@ -97,13 +97,10 @@ mk_status mk_conv_wide_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
                               const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED on weights widened to int16 at compile time (mcukit/codegen/ops/_isa.py wide_weight_layout, as
- * mk_conv_wide_s8_dsp's) and the input offset folded into `bias` (fold_input_offset; never NULL); each row is
- * widened into `scratch` once: mk_fully_connected_wide_s8_dsp_scratch_bytes(p) bytes, 4-byte aligned. Same
- * requantization and rounding switch as mk_fully_connected_s8. MK_ERR_ARG for a NULL bias or scratch. */
-size_t mk_fully_connected_wide_s8_dsp_scratch_bytes(const mk_fully_connected_params *p);
+ * mk_conv_wide_s8_dsp's) and the input offset folded into `bias` (fold_input_offset; never NULL). Same
+ * requantization and rounding switch as mk_fully_connected_s8. MK_ERR_ARG for a NULL bias. */
 mk_status mk_fully_connected_wide_s8_dsp(const mk_fully_connected_params *p, const int8_t *input,
-                                         const int32_t *weights, const int32_t *bias, int8_t *output,
-                                         int8_t *scratch);
+                                         const int32_t *weights, const int32_t *bias, int8_t *output);
 
 /* DEPTHWISE_CONV_2D, any shape, as mk_depthwise_conv_s8 (4 channels per step when depth_multiplier == 1). */
 mk_status mk_depthwise_conv_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input, const int8_t *weights,

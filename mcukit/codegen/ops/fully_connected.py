@@ -12,7 +12,7 @@ because both references round those twice.
 
 from __future__ import annotations
 
-from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
 from mcukit.codegen.ops._isa import (
     FC_WIDE_KERNEL,
     fold_input_offset,
@@ -58,7 +58,6 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     kernel = fully_connected_kernel(options)
     args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, out_f), tensor(op.outputs[0]))
     arrays = (m_arr, s_arr)
-    scratch = 0
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
     if kernel == "mk_fully_connected_s8_dsp" and options.wide_weights and (bias_t is None or bias_t.is_constant):
         # int16 weights and the input offset folded into the bias (docs/kernels.md, "Wide GEMM"); the original
@@ -67,14 +66,12 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         folded = fold_input_offset(None if bias_t is None else bias_t.array(), wv, -xz)
         kernel = FC_WIDE_KERNEL
         arrays += (CArray("w_wide", "int32_t", wide_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
-        args = (args[0], array("w_wide"), array("bias_folded"), args[3], SCRATCH)
-        scratch = (in_f + 3) // 4 * 8  # mirror of mk_fully_connected_wide_s8_dsp_scratch_bytes
+        args = (args[0], array("w_wide"), array("bias_folded"), args[3])
     return KernelCall(
         kernel=kernel,
         params_type="mk_fully_connected_params",
         params=params,
         args=args,
         arrays=arrays,
-        scratch_bytes=scratch,
         macs=rows * in_f * out_f,
     )
