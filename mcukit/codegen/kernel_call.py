@@ -62,6 +62,7 @@ class KernelCall:
 class LowerOptions:
     rounding: str = "tflm"  # "tflm" (double rounding, default) | "litert" (ai-edge-litert BUILTIN_REF)
     isa: tuple[str, ...] = ()  # board ISA features, e.g. ("dsp",) or ("mve",); empty = portable kernels
-    # DSP cores: GEMM conv weights widened to int16 in flash (mk_conv_wide_s8_dsp, about 1.4x faster than the int8
-    # GEMM; twice the conv weight bytes). pipeline.firmware turns it off for a board whose flash it would crowd.
+    # DSP cores: conv and fully connected weights widened to int16 in flash (mk_conv_wide_s8_dsp and
+    # mk_fully_connected_wide_s8_dsp, ~1.3-2x fewer instructions; twice those weights' bytes). pipeline.firmware turns
+    # it off for a board whose flash it would crowd: int8 weights then, widened in the loop.
     wide_weights: bool = True

@@ -17,7 +17,7 @@
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
-    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP,
+    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP, SC_CONV_WIDE_W8_DSP,
     SC_KERNELS
 };
 
@@ -173,6 +173,25 @@ static void sc_wide_forms(int32_t out_c, int32_t k)
     }
 }
 
+/* mk_conv_wide_w8_s8_dsp's int8 weight words (mirror of wide_w8_weight_layout): the same padding, per channel pair
+ * and block the 4 bytes of channel c then of c + 1, little-endian words. */
+static void sc_wide_w8_forms(int32_t out_c, int32_t k)
+{
+    const int32_t blocks = (k + 3) / 4;
+    int32_t o = 0;
+    for (int32_t c = 0; c < out_c; c += 2) {
+        for (int32_t b = 0; b < blocks; ++b) {
+            for (int32_t d = 0; d < 2; ++d) {
+                uint32_t word = 0;
+                for (int32_t j = 0; j < 4; ++j) {
+                    word |= ((uint32_t)sc_w_at(out_c, k, c + d, 4 * b + j) & 0xFFu) << (8 * j);
+                }
+                sc_ww[o++] = (int32_t)word;
+            }
+        }
+    }
+}
+
 static void sc_conv(void)
 {
     mk_conv_params p;
@@ -228,6 +247,9 @@ static void sc_conv(void)
             sc_wide_forms(p.out_c, p.filter_h * p.filter_w * p.in_c);
             memset(scratch, 0x5A, sizeof scratch);
             sc_check(SC_CONV_WIDE_DSP, mk_conv_wide_s8_dsp(&p, sc_in, sc_ww, sc_rq, sc_out, scratch), n_out);
+            sc_wide_w8_forms(p.out_c, p.filter_h * p.filter_w * p.in_c);
+            memset(scratch, 0x5A, sizeof scratch);
+            sc_check(SC_CONV_WIDE_W8_DSP, mk_conv_wide_w8_s8_dsp(&p, sc_in, sc_ww, sc_rq, sc_out, scratch), n_out);
         }
     }
     if (p.filter_h == 1 && p.filter_w == 1 && p.filter_in_c == p.in_c) {

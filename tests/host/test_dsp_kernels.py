@@ -26,6 +26,7 @@ from mcukit.codegen.ops._isa import (
     GEMM_KERNELS,
     IM2COL_KERNELS,
     WIDE_KERNEL,
+    WIDE_W8_KERNEL,
     add_lut_table,
     fold_input_offset,
     gemm_rq_table,
@@ -33,6 +34,7 @@ from mcukit.codegen.ops._isa import (
     im2col_scratch_bytes,
     pad_rq_table,
     wide_scratch_bytes,
+    wide_w8_weight_layout,
     wide_weight_layout,
 )
 from mcukit.hostbuild import compile_model
@@ -79,15 +81,17 @@ def test_dsp_kernels_bit_exact(family: str, case: dict[str, Any], rounding: str)
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_int8_weight_kernels_bit_exact(rounding: str) -> None:
-    """With wide_weights off (what a board with crowded flash gets) ungrouped convs run the int8 GEMM kernels and
-    fully connected layers mk_fully_connected_s8_dsp: the same stored sweeps, bit for bit."""
+    """With wide_weights off (what a board with crowded flash gets) ungrouped convs run the int8-weight wide GEMM
+    (mk_conv_wide_w8_s8_dsp) and fully connected layers mk_fully_connected_s8_dsp: the same stored sweeps, bit for
+    bit."""
     ran: dict[str, int] = {}
     narrow = LowerOptions(isa=DSP, wide_weights=False)
     for family in ("conv", "fully_connected"):
         for case in _cases(family):
             model = _model(family, case)
-            kernels = {c.kernel for c in lower_all(parse_tflite(model), narrow)}
-            picked = kernels & {*GEMM_KERNELS, "mk_fully_connected_s8_dsp"}
+            calls = lower_all(parse_tflite(model), narrow)
+            assert not any(c.kernel in (WIDE_KERNEL, FC_WIDE_KERNEL) for c in calls)
+            picked = {c.kernel for c in calls} & {*GEMM_KERNELS, WIDE_W8_KERNEL, "mk_fully_connected_s8_dsp"}
             if not picked:
                 continue
             xs = random_inputs(model, 2, seed=zlib.crc32(case["file"].encode()))
@@ -96,9 +100,9 @@ def test_int8_weight_kernels_bit_exact(rounding: str) -> None:
             assert not bad, f"{case['file']} ({rounding}): {bad}"
             for k in picked:
                 ran[k] = ran.get(k, 0) + 1
-    # 45 of the stored conv models are ungrouped; every fully connected one qualifies
-    assert ran.get("mk_conv_1x1_s8_dsp", 0) >= 4 and ran.get("mk_conv_im2col_s8_dsp", 0) >= 30, ran
-    assert ran.get("mk_fully_connected_s8_dsp", 0) >= 30, ran
+    # 45 of the stored conv models are ungrouped (all but one within the short epilogue's bound); every fully
+    # connected one qualifies
+    assert ran.get(WIDE_W8_KERNEL, 0) >= 40 and ran.get("mk_fully_connected_s8_dsp", 0) >= 30, ran
 
 
 def test_dsp_boards_select_the_dsp_kernels() -> None:
@@ -180,6 +184,19 @@ def test_wide_weight_layout() -> None:
     table = np.arange(15, dtype=np.int32)
     assert pad_rq_table(table).tolist() == list(range(15)) + list(range(10, 15))
     assert pad_rq_table(table[:10]).tolist() == list(range(10))
+
+
+def test_wide_w8_weight_layout() -> None:
+    """The int8 form of the wide GEMM by definition: the same padding, then per channel pair and block the 4 bytes
+    of channel c and of c + 1 as little-endian words."""
+    rng = np.random.default_rng(6)
+    for out_c, k in ((1, 3), (2, 4), (3, 9), (4, 40), (5, 2)):
+        w = rng.integers(-128, 128, size=(out_c, 1, 1, k), dtype=np.int8)
+        rows = np.zeros((out_c + out_c % 2, -(-k // 4) * 4), np.int64)
+        rows[:out_c, :k] = w.reshape(out_c, k)
+        want = [sum((int(r[b + j]) & 0xFF) << (8 * j) for j in range(4))
+                for c in range(0, len(rows), 2) for b in range(0, rows.shape[1], 4) for r in (rows[c], rows[c + 1])]
+        assert wide_w8_weight_layout(w).view(np.uint32).tolist() == want, (out_c, k)
 
 
 def test_gemm_weight_layout_and_folded_bias() -> None:

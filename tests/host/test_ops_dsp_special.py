@@ -52,4 +52,4 @@ def test_special_kernels_are_reached() -> None:
     for case in CASES:
         narrow.update(c.kernel for c in lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",),
                                                                                            wide_weights=False)))
-    assert {"mk_conv_1x1_s8_dsp", "mk_conv_im2col_s8_dsp"} <= narrow, narrow
+    assert "mk_conv_wide_w8_s8_dsp" in narrow and "mk_conv_wide_s8_dsp" not in narrow, narrow

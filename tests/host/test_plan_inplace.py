@@ -82,12 +82,13 @@ def _run(gen, x: np.ndarray) -> bytes:
     return load(gen).run([x])[0].tobytes()
 
 
-@pytest.mark.parametrize("isa", [(), ("dsp",)], ids=["portable", "dsp"])
-def test_window_ops_in_place_equal_separate_buffers(isa):
+@pytest.mark.parametrize(("isa", "wide"), [((), True), (("dsp",), True), (("dsp",), False)],
+                         ids=["portable", "dsp", "dsp-int8-weights"])
+def test_window_ops_in_place_equal_separate_buffers(isa, wide):
     overlapped: dict[str, int] = {}
     for seed in range(6):
         graph = random_chain(seed)
-        options = LowerOptions(isa=isa)
+        options = LowerOptions(isa=isa, wide_weights=wide)
         gen = generate(graph, options)
         calls = lower_all(graph, options)
         check_plan(graph, calls, gen.plan)

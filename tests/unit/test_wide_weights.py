@@ -26,7 +26,7 @@ def test_wide_weights_only_where_flash_allows() -> None:
     # A board whose flash the int16 weights would crowd gets the int8 layout: fewer weight bytes, same op.
     tight = dataclasses.replace(board, flash_bytes=int(roomy.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1)
     narrow = generate_for(model, tight)
-    assert "mk_conv_wide_s8_dsp(" not in _kernels(narrow) and "mk_conv_1x1_s8_dsp(" in _kernels(narrow)
+    assert "mk_conv_wide_s8_dsp(" not in _kernels(narrow) and "mk_conv_wide_w8_s8_dsp(" in _kernels(narrow)
     assert narrow.weights_bytes < roomy.weights_bytes
     # Exactly at the limit the wide form stays.
     edge = dataclasses.replace(board, flash_bytes=int(roomy.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) + 1)

@@ -95,6 +95,11 @@ mk_status mk_conv_im2col_s8_dsp(const mk_conv_params *p, const int8_t *input, co
 size_t mk_conv_wide_s8_dsp_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_wide_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,
                               const int32_t *table, int8_t *output, int8_t *scratch);
+/* mk_conv_wide_s8_dsp with int8 weights (wide_w8_weight_layout: the same channel pairs and padding, each block
+ * 4 bytes of channel c then 4 of c + 1, packed in int32 words), widened in the loop: for boards whose flash the
+ * int16 weights would crowd. Same table, scratch and access order. */
+mk_status mk_conv_wide_w8_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,
+                                 const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED on weights widened to int16 at compile time (mcukit/codegen/ops/_isa.py wide_weight_layout, as
  * mk_conv_wide_s8_dsp's) and the input offset folded into `bias` (fold_input_offset; never NULL). Same

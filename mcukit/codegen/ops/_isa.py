@@ -53,6 +53,7 @@ def im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
 
 
 WIDE_KERNEL = "mk_conv_wide_s8_dsp"  # GEMM on int16 weights, short epilogue: ungrouped convs on DSP cores
+WIDE_W8_KERNEL = "mk_conv_wide_w8_s8_dsp"  # the same on int8 weights (LowerOptions.wide_weights off)
 FC_WIDE_KERNEL = "mk_fully_connected_wide_s8_dsp"  # FULLY_CONNECTED on int16 weights, same layout
 
 
@@ -78,6 +79,18 @@ def wide_weight_layout(w: np.ndarray) -> np.ndarray:
     hi = q[..., [2, 3]] & 0xFFFF  # bytes 2, 3 -> high halves
     words = (lo | (hi << 16)).transpose(0, 2, 1, 3)  # [pair][block][channel][word]
     return words.reshape(-1).astype(np.uint32).view(np.int32)
+
+
+def wide_w8_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights -> the int32 words mk_conv_wide_w8_s8_dsp reads: the padding of wide_weight_layout (rows to
+    a multiple of 4, channels to even, with zeros), then per channel pair and 4-weight block the 4 bytes of channel
+    c and the 4 of c + 1, each as one little-endian word (SXTB16 splits it in the loop). Int8 size plus padding."""
+    rows = np.asarray(w, dtype=np.int8).reshape(w.shape[0], -1)
+    out_c, k = rows.shape
+    blocks = (k + 3) // 4
+    rows = np.pad(rows, ((0, out_c % 2), (0, blocks * 4 - k)))
+    q = rows.reshape(-1, 2, blocks, 4).transpose(0, 2, 1, 3)  # [pair][block][channel][byte]
+    return np.ascontiguousarray(q).reshape(-1).view("<i4").astype(np.int32)
 
 
 def pad_rq_table(table: np.ndarray) -> np.ndarray:

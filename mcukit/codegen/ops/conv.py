@@ -16,6 +16,7 @@ from mcukit.codegen.ops._isa import (
     MVE_GEMM_KERNELS,
     MVE_IM2COL_KERNEL,
     WIDE_KERNEL,
+    WIDE_W8_KERNEL,
     conv_kernel,
     fold_input_offset,
     gemm_rq_table,
@@ -26,6 +27,7 @@ from mcukit.codegen.ops._isa import (
     mve_im2col_scratch_bytes,
     pad_rq_table,
     wide_scratch_bytes,
+    wide_w8_weight_layout,
     wide_weight_layout,
 )
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
@@ -216,17 +218,17 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         wv = w.array()
         bias = None if bias_t is None else bias_t.array()
         folded = fold_input_offset(bias, wv, -xz)
-        table = gemm_rq_table(wv, folded, mults, shifts, yz) if options.wide_weights else None
+        table = gemm_rq_table(wv, folded, mults, shifts, yz)
         if table is None:
             arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
             args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
-        else:
-            kernel = WIDE_KERNEL
-            arrays += (CArray("w_wide", "int32_t", wide_weight_layout(wv)),
-                       CArray("rq_table", "int32_t", pad_rq_table(table)))
+        else:  # int16 weights, or int8 ones widened in the loop where the board's flash is tight
+            kernel = WIDE_KERNEL if options.wide_weights else WIDE_W8_KERNEL
+            layout = wide_weight_layout(wv) if options.wide_weights else wide_w8_weight_layout(wv)
+            arrays += (CArray("w_wide", "int32_t", layout), CArray("rq_table", "int32_t", pad_rq_table(table)))
             args = (args[0], array("w_wide"), array("rq_table"), args[3])
     scratch = 0
-    if kernel == WIDE_KERNEL:
+    if kernel in (WIDE_KERNEL, WIDE_W8_KERNEL):
         args += (SCRATCH,)
         scratch = wide_scratch_bytes(fh, fw, ic, (fh, fw, pad_top, pad_left) == (1, 1, 0, 0))
     elif kernel in IM2COL_KERNELS:
