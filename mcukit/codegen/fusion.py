@@ -196,13 +196,24 @@ def real_order(order: Sequence[int], fusions: Sequence[ConvAdd]) -> tuple[int, .
     return tuple(out)
 
 
-def plan_fused(graph: Graph, calls: Sequence[KernelCall], fusions: Sequence[ConvAdd], *, widen: bool = True
-               ) -> tuple[tuple[ConvAdd, ...], MemoryPlan]:
+def plan_fused(graph: Graph, calls: Sequence[KernelCall], fusions: Sequence[ConvAdd], *, select: bool = True,
+               widen: bool = True) -> tuple[tuple[ConvAdd, ...], MemoryPlan]:
     """Plan memory for the graph with these fusions (planning_view); the plan's order is the real one
-    (real_order). widen: give each fused op whole-row tiles when that leaves the arena as small as with the
-    default tiles (fewer kernel calls for free)."""
+    (real_order). Returns the fusions kept and the plan.
+
+    select: drop every fusion whose removal does not make the arena larger. A fused op keeps the conv's input
+    alive until the ADD and adds a tile to the scratch, so away from the peak (or where the skip cannot be
+    overwritten) it can cost bytes, and its per-tile calls cost a few instructions (docs/memory.md).
+    widen: give each fused op whole-row tiles when that leaves the arena as small as with the default tiles
+    (fewer kernel calls for free)."""
     fusions = tuple(fusions)
     plan = _plan(graph, calls, fusions)
+    if select:
+        for f in fusions:
+            trial = tuple(g for g in fusions if g != f)
+            without = _plan(graph, calls, trial)
+            if without.arena_bytes <= plan.arena_bytes:
+                fusions, plan = trial, without
     if widen:
         for i, f in enumerate(fusions):
             out_w = int(graph.tensors[f.conv_out].shape[2])

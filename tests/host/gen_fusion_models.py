@@ -6,7 +6,7 @@ Writes tests/data/ops/fusion/*.tflite and manifest.json (stamped with the Tensor
 builder helpers and converter of gen_conv_models.py. Each case is a small residual structure whose ADD reads a
 conv output: 3x3 SAME blocks (pad-mode tiles, window clipping at every border), odd widths (a short last tile),
 input depths that are and are not multiples of 4 (the wide GEMM's direct and im2col paths), stride 2 with a 1x1
-projection shortcut (ptr-mode tiles), a 5x5 VALID conv added to a dilated one, a grouped conv, a block whose skip
+projection shortcut (ptr-mode tiles), a 5x5 VALID conv added to two 3x3 VALID ones, a grouped conv, a block whose skip
 is the conv's own input (fused, but the output cannot go in place), and a conv whose output is also a model output
 (must not be fused). tests/host/test_fusion.py checks them on the host; tests/unit/test_fusion_rules.py reads them.
 """
@@ -34,7 +34,7 @@ CASES: dict[str, tuple[tuple[int, int, int], int]] = {
     "block3x3_c6_odd": ((7, 11, 3), 1),
     "proj_s2": ((9, 10, 8), 1),
     "proj_1x1_s1": ((6, 7, 16), 1),
-    "valid5x5_dilated": ((12, 10, 4), 1),
+    "valid5x5": ((12, 10, 4), 1),
     "grouped": ((6, 8, 8), 1),
     "self_skip": ((7, 6, 4), 1),
     "conv_is_output": ((6, 6, 4), 0),
@@ -71,9 +71,9 @@ def build(name: str, shape: tuple[int, int, int]) -> Any:
         y = conv(x, 12, 3)
         p = conv(x, 12, 1)
         outputs = L.Add()([y, p])
-    elif name == "valid5x5_dilated":
+    elif name == "valid5x5":
         a = conv(x, 8, 5, padding="valid")
-        b = conv(x, 8, 3, padding="valid", dilation=2, act="relu")
+        b = conv(conv(x, 6, 3, padding="valid", act="relu"), 8, 3, padding="valid")
         outputs = L.Add()([a, b])
     elif name == "grouped":
         s = conv(x, 8, 1, act="relu")
