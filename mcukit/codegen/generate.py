@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mcukit.codegen import cnames
+from mcukit.codegen.fusion import ConvAdd, find_conv_add, fused_body, plan_fused
 from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions
 from mcukit.errors import CompileError, UnsupportedModelError
 from mcukit.ir.graph import Graph, Tensor
-from mcukit.plan import MemoryPlan, alias_roots, plan_memory
+from mcukit.plan import MemoryPlan, alias_roots
 
 ROUNDINGS = {"tflm": 0, "litert": 1}  # rounding name -> MK_SINGLE_ROUNDING
 
@@ -51,6 +52,9 @@ class GeneratedModel:
     sha256: str
     macs: int = 0
     order: tuple[int, ...] = ()  # op indices in the order model.c runs them (layer_names is by op index)
+    # CONV_2D + ADD pairs computed together (mcukit.codegen.fusion): the conv's output tensor is not in the plan,
+    # and the plan is the one of fusion.planning_view (check_plan it against that view)
+    fused: tuple[ConvAdd, ...] = ()
 
 
 def _validate(graph: Graph) -> None:
@@ -128,15 +132,20 @@ def generate(
     *,
     emit_flatbuffer: bytes | None = None,
     model_name: str | None = None,
+    fuse: bool = True,
 ) -> GeneratedModel:
-    """Lower, plan and render. Raises UnsupportedModelError for ops or layouts mcukit cannot generate."""
+    """Lower, plan and render. Raises UnsupportedModelError for ops or layouts mcukit cannot generate.
+
+    fuse: compute each residual ADD tile by tile with the CONV_2D feeding it (mcukit.codegen.fusion), so the
+    conv's output tensor never takes arena space; False keeps every op separate (same output bytes)."""
     options = options or LowerOptions()
     if options.rounding not in ROUNDINGS:
         raise CompileError(f"unknown rounding {options.rounding!r}", "use 'tflm' or 'litert'")
     _validate(graph)
     calls = lower_all(graph, options)
-    plan = plan_memory(graph, calls)
-    return render(graph, calls, plan, options, emit_flatbuffer=emit_flatbuffer, model_name=model_name)
+    fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls) if fuse else ())
+    return render(graph, calls, plan, options, emit_flatbuffer=emit_flatbuffer, model_name=model_name,
+                  fusions=fusions)
 
 
 def render(
@@ -147,8 +156,11 @@ def render(
     *,
     emit_flatbuffer: bytes | None = None,
     model_name: str | None = None,
+    fusions: Sequence[ConvAdd] = (),
 ) -> GeneratedModel:
     name = model_name or graph.name
+    fused_conv = {f.conv: f for f in fusions}
+    fused_add = {f.add: f for f in fusions}
     roots = alias_roots(graph, calls)
 
     # Constant symbols: only those some call references (through an alias chain, the root's data).
@@ -190,6 +202,7 @@ def render(
         return f"(({_ctype(graph.tensors[i])} *)(mk_arena + {off}))"
 
     layers = []
+    substs = {}
     # model.c runs the ops in the plan's execution order; a layer keeps its op index (MK_LAYER_BEGIN(index),
     # mk_model_layer_names[index]), so per-layer results name the same op whatever the order.
     for o in plan.execution_order(graph):
@@ -218,6 +231,8 @@ def render(
 
             return _PLACEHOLDER.sub(repl, text)
 
+        substs[op.index] = subst
+        fused = op.index in fused_conv or op.index in fused_add  # args refer to the unplanned conv output
         layers.append({
             "index": op.index,
             "kind": op.kind,
@@ -230,8 +245,16 @@ def render(
             "params_type": call.params_type,
             "params_symbol": f"mk_p{op.index}",
             "params": [(f, subst(v)) for f, v in call.params],
-            "args": [subst(a) for a in call.args],
+            "args": [] if fused else [subst(a) for a in call.args],
+            "body": [],
+            "fused_with": fused_conv[op.index].add if op.index in fused_conv else
+            fused_add[op.index].conv if op.index in fused_add else None,
         })
+    for layer in layers:
+        f = fused_conv.get(layer["index"])
+        if f is not None:  # the whole fused op runs inside the conv's layer markers (its place in the order)
+            layer["body"] = fused_body(graph, calls, f, substs[f.conv], substs[f.add],
+                                       f"((int8_t *)(mk_arena + {plan.scratch[f.add][0]}))")
 
     io_in = tuple(_io(graph, t) for t in graph.inputs)
     io_out = tuple(_io(graph, t) for t in graph.outputs)
@@ -301,6 +324,7 @@ def render(
         sha256=graph.sha256,
         macs=sum(c.macs for c in calls),
         order=plan.execution_order(graph),
+        fused=tuple(fusions),
     )
 
 
