@@ -37,7 +37,8 @@ from mcukit.plan import MemoryPlan, plan_memory
 # Conv kernels whose tile calls were checked (source read: signed window origins clipped against in_h/in_w, or 1x1
 # pixel addressing from the input pointer) and are tested on the host (portable, DSP) or on qemu-m55 (Helium).
 TILEABLE_CONV = ("mk_conv_s8", "mk_conv_s8_dsp", "mk_conv_im2col_s8_dsp", "mk_conv_1x1_s8_dsp",
-                 "mk_conv_wide_s8_dsp", "mk_conv_s8_mve", "mk_conv_1x1_s8_mve", "mk_conv_im2col_s8_mve")
+                 "mk_conv_wide_s8_dsp", "mk_conv_wide_w8_s8_dsp", "mk_conv_s8_mve", "mk_conv_1x1_s8_mve",
+                 "mk_conv_im2col_s8_mve")
 # ADD kernels that, for same-shape inputs (bcast.dims == 1), only read bcast.shape[0] elements of each operand.
 TILEABLE_ADD = ("mk_add_s8", "mk_add_s8_dsp", "mk_add_lut_s8_dsp")
 

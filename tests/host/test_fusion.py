@@ -86,6 +86,7 @@ def test_every_tile_width(tile: int, isa_name: str) -> None:
         calls = lower_all(graph, options)
         fusions = tuple(dataclasses.replace(f, tile=min(tile, int(graph.tensors[f.conv_out].shape[2])))
                         for f in find_conv_add(graph, calls))
+        assert fusions, f"{case['name']} ({isa_name}): no fusable pair - is the conv kernel in TILEABLE_CONV?"
         fusions, plan = plan_fused(graph, calls, fusions, select=False, widen=False)
         check_plan(*planning_view(graph, calls, fusions), plan)
         gen = render(graph, calls, plan, options, fusions=fusions)
