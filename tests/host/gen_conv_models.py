@@ -331,25 +331,47 @@ def op_kinds(buf: bytes) -> list[str]:
     return [op.kind for op in parse_tflite(buf).ops]
 
 
-def generate(op: str, seed: int) -> None:
-    import keras
-    import tensorflow as tf
-
-    count, kind, draw = PLAN[op]
-    out_dir = DATA / op
+def fresh_dir(out_dir: Path) -> None:
+    """Create `out_dir` and delete the models a previous run left there (the manifest is rewritten after)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.tflite"):
         old.unlink()
+
+
+def single_op_model(family: str, c: Case, rng: np.random.Generator) -> tuple[bytes, list[str]]:
+    """Keras seed drawn from rng, model built, weights randomized, converted: the .tflite bytes and its op kinds.
+    The order of draws from rng is part of the stored models' identity: keep it."""
+    import keras
+
+    keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
+    model, in_shapes = build_model(family, c)
+    _randomize_weights(model, rng)
+    buf = convert(model, in_shapes, c, rng)
+    return buf, op_kinds(buf)
+
+
+def write_manifest(out_dir: Path, generator: str, seed: int, cases: list[dict[str, Any]], label: str) -> None:
+    """manifest.json (stamped with the TensorFlow and Keras versions that made the models) and a one-line summary."""
+    import keras
+    import tensorflow as tf
+
+    manifest = {"generator": generator, "seed": seed, "tensorflow": tf.__version__, "keras": keras.__version__,
+                "cases": cases}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    total = sum((out_dir / cc["file"]).stat().st_size for cc in cases)
+    sys.stderr.write(f"{label}: {len(cases)} models, {total} bytes\n")
+
+
+def generate(op: str, seed: int) -> None:
+    count, kind, draw = PLAN[op]
+    out_dir = DATA / op
+    fresh_dir(out_dir)
     cases = []
     op_seed = int.from_bytes(hashlib.sha256(op.encode()).digest()[:4], "little")
     for i in range(count):
         rng = np.random.default_rng([seed, op_seed, i])
         c = draw(rng, i)
-        keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
-        model, in_shapes = build_model(op, c)
-        _randomize_weights(model, rng)
-        buf = convert(model, in_shapes, c, rng)
-        kinds = op_kinds(buf)
+        buf, kinds = single_op_model(op, c, rng)
         expected = kind or {"pool": "AVERAGE_POOL_2D" if c.get("kind") == "avg" else "MAX_POOL_2D"}.get(op, "")
         if op == "reshape":
             if len(kinds) != 1 or kinds[0] not in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
@@ -363,16 +385,7 @@ def generate(op: str, seed: int) -> None:
         name = f"{op}_{i:03d}.tflite"
         (out_dir / name).write_bytes(buf)
         cases.append({"file": name, "op": kinds[0], "params": c, "sha256": hashlib.sha256(buf).hexdigest()})
-    manifest = {
-        "generator": "tests/host/gen_conv_models.py",
-        "seed": seed,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "cases": cases,
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    total = sum((out_dir / cc["file"]).stat().st_size for cc in cases)
-    sys.stderr.write(f"{op}: {len(cases)} models, {total} bytes\n")
+    write_manifest(out_dir, "tests/host/gen_conv_models.py", seed, cases, op)
 
 
 def main() -> None:

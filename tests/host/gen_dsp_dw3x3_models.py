@@ -14,7 +14,6 @@ tests/target/dsp_sweep.py picks the directory up on the emulated boards.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -57,31 +56,19 @@ def case(i: int) -> dict[str, Any]:
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.tflite"):
-        old.unlink()
+    gen.fresh_dir(OUT)
     cases = []
     for i in range(len(SHAPES)):
         c = case(i)
         rng = np.random.default_rng([SEED, i, 1])
-        keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
-        model, in_shapes = gen.build_model("depthwise", c)
-        gen._randomize_weights(model, rng)
-        buf = gen.convert(model, in_shapes, c, rng)
-        kinds = gen.op_kinds(buf)
+        buf, kinds = gen.single_op_model("depthwise", c, rng)
         if kinds != ["DEPTHWISE_CONV_2D"]:
             raise SystemExit(f"case {i}: converter produced {kinds} ({c})")
         name = f"dsp_dw3x3_{i:03d}.tflite"
         (OUT / name).write_bytes(buf)
         cases.append({"file": name, "op": "DEPTHWISE_CONV_2D", "params": c,
                       "sha256": hashlib.sha256(buf).hexdigest()})
-    manifest = {"generator": "tests/host/gen_dsp_dw3x3_models.py", "seed": SEED, "tensorflow": tf.__version__,
-                "keras": keras.__version__, "cases": cases}
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    sys.stderr.write(f"dsp_dw3x3: {len(cases)} models, {sum((OUT / c['file']).stat().st_size for c in cases)} bytes\n")
+    gen.write_manifest(OUT, "tests/host/gen_dsp_dw3x3_models.py", SEED, cases, "dsp_dw3x3")
 
 
 if __name__ == "__main__":

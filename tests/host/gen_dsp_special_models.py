@@ -12,7 +12,6 @@ same model builder and converter as gen_conv_models.py. tests/host/test_ops_dsp_
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -55,21 +54,13 @@ def draw(rng: np.random.Generator, i: int) -> tuple[str, dict[str, Any]]:
 
 def main(count: int = 24) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.tflite"):
-        old.unlink()
+    gen.fresh_dir(OUT)
     cases = []
     for i in range(count):
         rng = np.random.default_rng([SEED, i])
         family, c = draw(rng, i)
-        keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
-        model, in_shapes = gen.build_model(family, c)
-        gen._randomize_weights(model, rng)
-        buf = gen.convert(model, in_shapes, c, rng)
-        kinds = gen.op_kinds(buf)
+        buf, kinds = gen.single_op_model(family, c, rng)
         expected = "DEPTHWISE_CONV_2D" if family == "depthwise" else "CONV_2D"
         if kinds != [expected]:
             raise SystemExit(f"case {i}: converter produced {kinds}, expected [{expected}] ({c})")
@@ -77,10 +68,7 @@ def main(count: int = 24) -> None:
         (OUT / name).write_bytes(buf)
         cases.append({"file": name, "op": expected, "params": {**c, "family": family},
                       "sha256": hashlib.sha256(buf).hexdigest()})
-    manifest = {"generator": "tests/host/gen_dsp_special_models.py", "seed": SEED, "tensorflow": tf.__version__,
-                "keras": keras.__version__, "cases": cases}
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    sys.stderr.write(f"dsp_special: {len(cases)} models, {sum((OUT / c['file']).stat().st_size for c in cases)} bytes\n")
+    gen.write_manifest(OUT, "tests/host/gen_dsp_special_models.py", SEED, cases, "dsp_special")
 
 
 if __name__ == "__main__":

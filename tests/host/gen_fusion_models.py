@@ -14,7 +14,6 @@ is the conv's own input (fused, but the output cannot go in place), and a conv w
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -97,11 +96,8 @@ def build(name: str, shape: tuple[int, int, int]) -> Any:
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
-    import tensorflow as tf
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.tflite"):
-        old.unlink()
+    gen.fresh_dir(OUT)
     cases = []
     for i, (name, (shape, fused)) in enumerate(CASES.items()):
         rng = np.random.default_rng([SEED, i])
@@ -117,10 +113,7 @@ def main() -> None:
         (OUT / file).write_bytes(buf)
         cases.append({"file": file, "name": name, "input_shape": list(shape), "fused": fused, "ops": kinds,
                       "per_channel": c["per_channel"], "sha256": hashlib.sha256(buf).hexdigest()})
-    manifest = {"generator": "tests/host/gen_fusion_models.py", "seed": SEED, "tensorflow": tf.__version__,
-                "keras": keras.__version__, "cases": cases}
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    sys.stderr.write(f"fusion: {len(cases)} models, {sum((OUT / c['file']).stat().st_size for c in cases)} bytes\n")
+    gen.write_manifest(OUT, "tests/host/gen_fusion_models.py", SEED, cases, "fusion")
 
 
 if __name__ == "__main__":

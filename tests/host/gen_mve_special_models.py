@@ -14,7 +14,6 @@ emulated board (qemu-m55: the Helium kernels; qemu-m4/m7: the DSP ones), in both
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -64,22 +63,14 @@ CASES = [
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.tflite"):
-        old.unlink()
+    gen.fresh_dir(OUT)
     cases = []
     for i, (why, family, base) in enumerate(CASES):
         rng = np.random.default_rng([SEED, i])
         c = dict(base, bias=bool(i % 5 != 2), per_channel=bool(i % 7 != 3), act=gen.ACTS[i % 3],
                  ranges=gen._ranges(rng, 1))
-        keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
-        model, in_shapes = gen.build_model(family, c)
-        gen._randomize_weights(model, rng)
-        buf = gen.convert(model, in_shapes, c, rng)
-        kinds = gen.op_kinds(buf)
+        buf, kinds = gen.single_op_model(family, c, rng)
         expected = "DEPTHWISE_CONV_2D" if family == "depthwise" else "CONV_2D"
         if kinds != [expected]:
             raise SystemExit(f"case {i}: converter produced {kinds}, expected [{expected}] ({c})")
@@ -87,10 +78,7 @@ def main() -> None:
         (OUT / name).write_bytes(buf)
         cases.append({"file": name, "op": expected, "why": why, "params": {**c, "family": family},
                       "sha256": hashlib.sha256(buf).hexdigest()})
-    manifest = {"generator": "tests/host/gen_mve_special_models.py", "seed": SEED, "tensorflow": tf.__version__,
-                "keras": keras.__version__, "cases": cases}
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    sys.stderr.write(f"mve_special: {len(cases)} models, {sum((OUT / c['file']).stat().st_size for c in cases)} bytes\n")
+    gen.write_manifest(OUT, "tests/host/gen_mve_special_models.py", SEED, cases, "mve_special")
 
 
 if __name__ == "__main__":
