@@ -18,6 +18,7 @@ from mcukit.codegen.ops._fixedpoint import multiply_by_quantized_multiplier
 from mcukit.codegen.ops._isa import (
     fold_input_offset,
     mve_dw3x3_forms,
+    mve_dw3x3_scratch_bytes,
     mve_gemm_rq_table,
     mve_gemm_weight_layout,
     mve_im2col_scratch_bytes,
@@ -103,17 +104,24 @@ def test_tie_fix_and_vrshl_equal_rounding_divide() -> None:
         assert np.array_equal(got, rdbpot(x, e)), e
 
 
-def test_dw3x3_forms_place_channels() -> None:
+@pytest.mark.parametrize("all_negative", [False, True])
+def test_dw3x3_forms_place_channels(all_negative: bool) -> None:
     rng = np.random.default_rng(7)
     c = 21
     w = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
     bias = rng.integers(-1000, 1000, size=c)
     mults, shifts = _cases(rng, c)
-    w16, table = mve_dw3x3_forms(w, bias, -5, mults, shifts)
+    if all_negative:
+        shifts = [-1 - abs(s) for s in shifts]
+    w16, table = mve_dw3x3_forms(w, bias, -5, mults, shifts, -7, -3, 99)
     groups = (c + 7) // 8
-    assert w16.dtype == np.int16 and w16.size == groups * 72 and table.size == groups * 40
+    assert w16.dtype == np.int16 and w16.size == groups * 72 and table.size == groups * 52 + 1
+    assert table[-1] == (1 if all_negative else 0)  # the flags word: the epilogue without VSHL and AND
     wg = w16.reshape(groups, 9, 8)
-    tg = table.astype(I32).reshape(groups, 5, 2, 4)  # [group][param][even/odd][lane]
+    tw = table[:-1].reshape(groups, 52)
+    tg = tw[:, :40].astype(I32).reshape(groups, 5, 2, 4)  # [group][param][even/odd][lane]
+    consts = tw[:, 40:].copy().view(np.int16).reshape(groups, 3, 8)  # output offset, act_min, act_max
+    assert (consts == np.array([-7, -3, 99], np.int16)[None, :, None]).all()
     folded = bias + -5 * w.reshape(9, c).astype(np.int64).sum(axis=0)
     for ch in range(groups * 8):
         g, j = divmod(ch, 8)
@@ -124,3 +132,33 @@ def test_dw3x3_forms_place_channels() -> None:
         assert np.array_equal(wg[g, :, j], w.reshape(9, c)[:, ch])
         assert list(params) == [folded[ch], max(shifts[ch], 0), mults[ch], -1 if shifts[ch] < 0 else 0,
                                 min(shifts[ch], 0)]
+
+
+def test_dw3x3_fast_epilogue_and_int16_clamp_equal_reference() -> None:
+    """The depthwise kernel's cheaper epilogue (flags bit 0: every shift < 0, so no VSHL and no AND) and its output
+    stage (VQMOVNB/VQMOVNT saturating to int16, VQADD.S16 of the offset, clamp in int16) equal the reference
+    requantization, offset and clamp for random and extreme accumulators."""
+    rng = np.random.default_rng(11)
+    edges = np.array([0, 1, -1, (1 << 31) - 1, -(1 << 31), 1 << 20, -(1 << 20) - 1], I32)
+    accs = np.concatenate([edges, rng.integers(-(1 << 31), 1 << 31, size=2000)])
+    for _ in range(40):
+        shift = int(rng.integers(-31, 0))
+        mult = int(rng.integers(1 << 30, (1 << 31) - 1))
+        oo = int(rng.integers(-128, 128))
+        lo = int(rng.integers(-128, 0))
+        hi = int(rng.integers(lo, 128))
+        x = (2 * _wrap(accs) * mult + (1 << 31)) >> 32  # VQRDMULH
+        x = x + (x >> 31)  # the tie fix without the AND: e > 0 in every lane
+        e = -shift
+        x = (x + (1 << (e - 1))) >> e  # VRSHL
+        n = np.clip(x, -(1 << 15), (1 << 15) - 1)  # VQMOVNB/T.S32
+        n = np.clip(n + oo, -(1 << 15), (1 << 15) - 1)  # VQADD.S16
+        got = np.clip(n, lo, hi)
+        want = np.clip(multiply_by_quantized_multiplier(_wrap(accs), mult, shift, False) + oo, lo, hi)
+        assert np.array_equal(got, want), (shift, oo, lo, hi)
+
+
+def test_dw3x3_scratch_bytes() -> None:
+    # three ring rows of ceil(c / 8) groups x ((out_w - 1) stride + 3) columns x 8 bytes
+    assert mve_dw3x3_scratch_bytes(64, 5, 1) == 3 * 8 * 7 * 8
+    assert mve_dw3x3_scratch_bytes(21, 4, 2) == 3 * 3 * 9 * 8

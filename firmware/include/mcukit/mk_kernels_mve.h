@@ -43,10 +43,13 @@ mk_status mk_depthwise_conv_s8_mve(const mk_depthwise_conv_params *p, const int8
 
 /* DEPTHWISE_CONV_2D with 3x3 filters, depth multiplier 1, no dilation (any stride/padding) on compile-time forms
  * (src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c; mcukit/codegen/ops/_isa.py mve_dw3x3_forms): int16 weights
- * grouped by 8 channels and a requantization table with the folded bias. 8 channels per vector step. MK_ERR_ARG
+ * grouped by 8 channels and a requantization table with the folded bias (40 int32 per 8 channels, then a flags
+ * word). 8 channels per vector step, two pixels per step along a row for strides 1 and 2. `scratch`:
+ * mk_depthwise_conv_3x3_s8_mve_scratch_bytes(p) bytes, a ring of three zero-point-padded input rows. MK_ERR_ARG
  * for other shapes or an activation range beyond int8. */
+size_t mk_depthwise_conv_3x3_s8_mve_scratch_bytes(const mk_depthwise_conv_params *p);
 mk_status mk_depthwise_conv_3x3_s8_mve(const mk_depthwise_conv_params *p, const int8_t *input, const int16_t *w16,
-                                       const int32_t *table, int8_t *output);
+                                       const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features per pass over the row). */
 mk_status mk_fully_connected_s8_mve(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

@@ -5,13 +5,14 @@ Weights stay in TFLite's 1HWO layout; per-channel weight scales are along the la
 
 from __future__ import annotations
 
-from mcukit.codegen.kernel_call import CArray, KernelCall, LowerOptions, array, tensor
+from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
 from mcukit.codegen.ops._isa import (
     DW3X3_FOLDED_KERNEL,
     MVE_DW3X3_KERNEL,
     depthwise_kernel,
     dw3x3_forms,
     mve_dw3x3_forms,
+    mve_dw3x3_scratch_bytes,
 )
 from mcukit.codegen.ops.conv import (
     act_range,
@@ -63,13 +64,16 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     args = (tensor(op.inputs[0]), tensor(op.inputs[1]), bias_arg(op, graph, 2, oc), tensor(op.outputs[0]))
     arrays = (m_arr, s_arr)
     bias_t = None if args[2] == "NULL" else graph.tensor(op.inputs[2])
+    scratch = 0
     if kernel == MVE_DW3X3_KERNEL:
         if bias_t is not None and not bias_t.is_constant:
             kernel = "mk_depthwise_conv_3x3_s8_dsp"  # the bias cannot be folded at compile time
         else:  # int16 weights by 8 channels, folded bias + requantization table (docs/kernels.md)
-            w16, table = mve_dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
+            w16, table = mve_dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts,
+                                         yz, lo, hi)
             arrays += (CArray("w_mve", "int16_t", w16), CArray("rq_mve", "int32_t", table))
-            args = (args[0], array("w_mve"), array("rq_mve"), args[3])
+            args = (args[0], array("w_mve"), array("rq_mve"), args[3], SCRATCH)
+            scratch = mve_dw3x3_scratch_bytes(ic, ow, opts.stride_w)  # the ring of padded input rows
     if kernel == "mk_depthwise_conv_3x3_s8_dsp" and (bias_t is None or bias_t.is_constant):
         # Compile-time forms (int16 weights, folded bias, requantization table: one stream) when the accumulators
         # are provably small enough for the short requantization (docs/kernels.md); else the generic 3x3 kernel.
@@ -85,4 +89,5 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         args=args,
         arrays=arrays,
         macs=n * oh * ow * oc * fh * fw,
+        scratch_bytes=scratch,
     )
