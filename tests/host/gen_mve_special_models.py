@@ -31,10 +31,11 @@ OUT = gen.DATA / "mve_special"
 
 
 def _conv(why: str, h: int, w: int, k: int | tuple[int, int], cin: int, cout: int, stride: int = 1, padding: str = "same",
-          dilation: int = 1, batch: int = 1) -> tuple[str, str, dict[str, Any]]:
+          dilation: int = 1, batch: int = 1, **override: Any) -> tuple[str, str, dict[str, Any]]:
     kernel = [k, k] if isinstance(k, int) else list(k)
     return why, "conv", {"h": h, "w": w, "kernel": kernel, "strides": [stride, stride], "dilation": [dilation] * 2,
-                         "padding": padding, "channels": cin, "filters": cout, "groups": 1, "batch": batch}
+                         "padding": padding, "channels": cin, "filters": cout, "groups": 1, "batch": batch,
+                         **override}
 
 
 def _dw(why: str, h: int, w: int, c: int, stride: int = 1, padding: str = "same",
@@ -44,7 +45,8 @@ def _dw(why: str, h: int, w: int, c: int, stride: int = 1, padding: str = "same"
 
 
 # Large weights, a narrow activation and a wide input: real multipliers >= 0.5 on some channels, so shifts >= 0 and
-# the 3x3 depthwise kernel runs its general epilogue (VSHL and the emask AND) instead of the all-negative one.
+# the 3x3 depthwise kernel and the GEMM group loop run their general epilogue (VSHL and the emask AND) instead of
+# the all-negative one.
 _BIG_M = {"wscale": 150.0, "act": "RELU6", "ranges": [[-10.0, 10.0]]}
 
 
@@ -73,6 +75,10 @@ CASES = [
         batch=2, **_BIG_M),
     _dw("3x3 depthwise, one pixel pair per row, padding on both sides", 3, 2, 8),
     _dw("3x3 depthwise, stride 2 VALID, even output width, 40 channels", 7, 9, 40, stride=2, padding="valid"),
+    _conv("1x1 in place, shifts >= 0: the GEMM group loop's general epilogue, odd pixel count", 3, 5, 1, 32, 12,
+          **_BIG_M),
+    _conv("5x5 im2col, in_c 2: 10-byte window rows clipped on both sides (short-row copy), shifts >= 0", 5, 3, 5, 2,
+          8, **_BIG_M),
 ]
 
 

@@ -70,6 +70,13 @@ def _cases(rng: np.random.Generator, c: int) -> tuple[list[int], list[int]]:
     return mults, shifts
 
 
+def test_gemm_table_flags_all_negative_shifts() -> None:
+    folded = np.arange(6, dtype=np.int64)
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, -3, -1, -5, -9])[-1] == 1
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, 0, -1, -5, -9])[-1] == 0
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, -1, -1, 3, -9])[-1] == 0
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_gemm_table_epilogue_equals_double_rounding(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
@@ -78,7 +85,9 @@ def test_gemm_table_epilogue_equals_double_rounding(seed: int) -> None:
     bias = rng.integers(-(1 << 20), 1 << 20, size=c)
     folded = fold_input_offset(bias, w, int(rng.integers(-127, 129)))
     mults, shifts = _cases(rng, c)
-    t = mve_gemm_rq_table(folded, mults, shifts).astype(I32).reshape(-1, 5, 4)  # [group][param][lane]
+    table = mve_gemm_rq_table(folded, mults, shifts).astype(I32)
+    assert table[-1] == (1 if all(s < 0 for s in shifts) else 0)  # flags: the epilogue without VSHL and AND
+    t = table[:-1].reshape(-1, 5, 4)  # [group][param][lane]
     lanes = t.transpose(1, 0, 2).reshape(5, -1)[:, :c]  # [param][channel]
     assert np.array_equal(lanes[0], folded) and not t.transpose(1, 0, 2).reshape(5, -1)[:, c:].any()
     edges = np.array([0, 1, -1, (1 << 31) - 1, -(1 << 31), 1 << 20, -(1 << 20) - 1], I32)

@@ -117,8 +117,9 @@ def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:
 def mve_gemm_rq_table(folded_bias: np.ndarray, multipliers: list[int], shifts: list[int]) -> np.ndarray:
     """The requantization table of the Helium GEMM kernels (layout in firmware/src/kernels/mve/mk_mve_gemm.h): per
     group of 4 channels (out_c zero-padded to a multiple of 4) 20 int32, four lanes each of folded bias,
-    left = max(shift, 0), multiplier, emask = -1 if shift < 0 else 0, rneg = min(shift, 0). `multipliers`/`shifts`:
-    one entry per channel or one in all. Exact for every accumulator: the kernels' epilogue is mk_requantize."""
+    left = max(shift, 0), multiplier, emask = -1 if shift < 0 else 0, rneg = min(shift, 0); then one flags word, bit 0
+    set when every shift is < 0 (the kernels then skip VSHL by 0 and AND with -1). `multipliers`/`shifts`: one entry
+    per channel or one in all. Exact for every accumulator: the kernels' epilogue is mk_requantize."""
     folded = np.asarray(folded_bias, dtype=np.int64).reshape(-1)
     c = folded.size
     mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
@@ -126,7 +127,8 @@ def mve_gemm_rq_table(folded_bias: np.ndarray, multipliers: list[int], shifts: l
     rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
     groups = (c + 3) // 4
     rows = np.pad(rows, ((0, 0), (0, groups * 4 - c))).reshape(5, groups, 4).transpose(1, 0, 2)
-    return (rows.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    flags = np.array([1 if bool((shift < 0).all()) else 0], np.int64)  # bit 0: the epilogue without VSHL/AND
+    return (np.concatenate([rows.reshape(-1), flags]) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,
