@@ -32,17 +32,28 @@ mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, co
     mk_mve_fill(col_b + k, 0, kp - k);
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pixels = p->batches * p->out_h * p->out_w;
+    mk_mve_gemm_loop_args args;
+    const int fast = mk_mve_gemm_init(p, weights, table, kp / 16, &args);
     if (p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 && p->stride_w == 1) {
-        /* 1x1 with in_c % 16 != 0 (MobileNet's in_c = 8 pointwise): pixel q's row is input + q in_c; only the
-         * copies into the padded rows remain of the im2col */
-        for (int32_t px = 0; px < pixels; px += 2) {
+        /* 1x1 with in_c % 16 != 0 (MobileNet's in_c = 8 pointwise): pixel q's row is input + q in_c. Read in
+         * place, a row's kp bytes run into the next pixel, which meets zero weights; so pairs are read in place
+         * while their second row ends inside the input, (q + 1) in_c + kp <= pixels in_c, and the rest are copied
+         * into the padded rows. */
+        int32_t px = 0;
+        const int32_t limit = pixels * p->in_c - kp; /* row q in place: q in_c <= limit */
+        if (p->out_c % 4 == 0 && limit >= p->in_c) {
+            const int32_t pairs = MK_MIN((limit / p->in_c - 1) / 2 + 1, pixels / 2);
+            mk_mve_gemm_pairs(p, &args, fast, input, 2 * p->in_c, pairs, output);
+            px = 2 * pairs;
+        }
+        for (; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
             const int8_t *src = input + (size_t)px * (size_t)p->in_c;
             mk_mve_copy(col_a, src, p->in_c);
             if (two) {
                 mk_mve_copy(col_b, src + p->in_c, p->in_c);
             }
-            mk_mve_gemm_rows(p, weights, table, kp / 16, col_a, two ? col_b : col_a, two,
+            mk_mve_gemm_rows(p, &args, fast, col_a, two ? col_b : col_a, two,
                              output + (size_t)px * (size_t)p->out_c);
         }
         return MK_OK;
@@ -64,7 +75,7 @@ mk_status mk_conv_im2col_s8_mve(const mk_conv_params *p, const int8_t *input, co
                 mk_mve_im2col_row(p, input + (size_t)b * batch_bytes, oy, ox, pad, col_b);
             }
         }
-        mk_mve_gemm_rows(p, weights, table, kp / 16, col_a, two ? col_b : col_a, two,
+        mk_mve_gemm_rows(p, &args, fast, col_a, two ? col_b : col_a, two,
                          output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;

@@ -114,12 +114,14 @@ static inline void mk_mve_rq_pair(int32x4_t *pa, int32x4_t *pb, const int32_t *t
  * VSHL by 0 and the AND with -1 are left out. Row b's outputs are stored first, so when ob == o (one row) row a's
  * identical ones overwrite them. */
 typedef struct {
-    const int8_t *xa, *xb, *wp;
-    int32_t chunks;
-    const int32_t *t;
-    int32_t oo;
-    int8_t *o, *ob;
-    int32_t groups, lo, hi;
+    const int8_t *xa, *xb, *wp; /* byte offsets 0, 4, 8 (the assembly reads the fields by offset) */
+    int32_t chunks;             /* 12 */
+    const int32_t *t;           /* 16 */
+    int32_t oo;                 /* 20 */
+    int8_t *o, *ob;             /* 24, 28 */
+    int32_t groups, lo, hi;     /* 32, 36, 40 */
+    int32_t pairs;              /* 44: pixel pairs (>= 1); after each, the rows step by xstep, the outputs by ostep */
+    int32_t xstep, ostep;       /* 48, 52 (ostep: added to o/ob after they moved by 4 groups bytes) */
 } mk_mve_gemm_loop_args;
 
 #define MK_MVE_GEMM_STEP(OP)                                                                                        \
@@ -161,7 +163,9 @@ typedef struct {
                      "vdup.32 q6, r10\n\t"                                                                          \
                      "vmov q4[2], q4[0], r1, r3\n\t"                                                                \
                      "vmov q4[3], q4[1], r2, r4\n\t"                                                                \
-                     "vmov q7[2], q7[0], r7, r6\n"                                                                  \
+                     "vmov q7[2], q7[0], r7, r6\n\t"                                                                \
+                     "ldr r12, [r0, #44]\n\t"                                                                       \
+                     "vmov q7[3], q7[1], r12, r0\n"                                                                 \
                      "1:\n\t" MK_MVE_GEMM_STEP("vmladav") "subs r7, r7, #1\n\t"                                     \
                      "beq 3f\n"                                                                                     \
                      "2:\n\t" MK_MVE_GEMM_STEP("vmladava") "subs r7, r7, #1\n\t"                                    \
@@ -193,7 +197,26 @@ typedef struct {
                      "mov r7, r0\n\t"                                                                               \
                      "subs r2, r2, #1\n\t"                                                                          \
                      "vmov q7[2], q7[0], r0, r2\n\t"                                                                \
-                     "bne 1b\n"                                                                                     \
+                     "bne 1b\n\t" /* next pixel pair: weights and table from the start, rows and outputs on */      \
+                     "vmov r0, r2, q7[3], q7[1]\n\t"                                                                \
+                     "subs r0, r0, #1\n\t"                                                                          \
+                     "beq 4f\n\t"                                                                                   \
+                     "vmov q7[3], q7[1], r0, r2\n\t"                                                                \
+                     "ldr r5, [r2, #8]\n\t"                                                                         \
+                     "ldr r9, [r2, #16]\n\t"                                                                        \
+                     "ldr r4, [r2, #48]\n\t"                                                                        \
+                     "ldr r6, [r2, #52]\n\t"                                                                        \
+                     "ldr r8, [r2, #32]\n\t"                                                                        \
+                     "add r1, r1, r4\n\t"                                                                           \
+                     "add r3, r3, r4\n\t"                                                                           \
+                     "vmov q4[2], q4[0], r1, r3\n\t"                                                                \
+                     "vmov r0, r2, q4[3], q4[1]\n\t"                                                                \
+                     "add r0, r0, r6\n\t"                                                                           \
+                     "add r2, r2, r6\n\t"                                                                           \
+                     "vmov q4[3], q4[1], r0, r2\n\t"                                                                \
+                     "vmov q7[2], q7[0], r7, r8\n\t"                                                                \
+                     "b 1b\n"                                                                                       \
+                     "4:\n"                                                                                         \
                      : "+r"(args_)                                                                                  \
                      :                                                                                              \
                      : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "q0",     \
@@ -212,38 +235,64 @@ static __attribute__((noinline)) void mk_mve_gemm_groups(int fast, const mk_mve_
     }
 }
 
+/* The loop arguments that stay the same for every pixel pair of a call (weights, table, chunk and group counts,
+ * offset and bounds), filled once; returns the table's flags bit (every shift < 0). */
+static inline int mk_mve_gemm_init(const mk_conv_params *p, const int8_t *weights, const int32_t *table,
+                                   int32_t chunks, mk_mve_gemm_loop_args *a)
+{
+    const mk_mve_gemm_loop_args init = {NULL, NULL, weights, chunks, table, p->output_offset, NULL, NULL,
+                                        p->out_c / 4, p->act_min, p->act_max, 1, 0, 0};
+    *a = init;
+    return table[(p->out_c + 3) / 4 * MK_MVE_RQ_WORDS] & 1; /* the flags word after the groups */
+}
+
 /* All out_c outputs of rows xa and xb (xb may equal xa: then only row a's outputs are stored, `two` == 0). Row a's
  * outputs go to out[0..out_c), row b's to out[out_c..2 out_c). chunks: the rows' length / 16 (>= 1). Whole groups
- * of 4 channels store unpredicated; a last partial group stores its live lanes only. */
-static inline void mk_mve_gemm_rows(const mk_conv_params *p, const int8_t *weights, const int32_t *table,
-                                    int32_t chunks, const int8_t *xa, const int8_t *xb, int two, int8_t *out)
+ * of 4 channels run in the assembly loop (a: from mk_mve_gemm_init; only rows and outputs are set here); a last
+ * partial group stores its live lanes only. */
+static inline void mk_mve_gemm_rows(const mk_conv_params *p, mk_mve_gemm_loop_args *a, int fast,
+                                    const int8_t *xa, const int8_t *xb, int two, int8_t *out)
 {
     const int32_t out_c = p->out_c;
-    const size_t group_bytes = 64u * (size_t)chunks;
-    const int32_t oo = p->output_offset;
-    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
-    const int8_t *wp = weights;
-    const int32_t *t = table;
-    int8_t *out_b = out + out_c;
     const int32_t whole = out_c & ~3;
-    int32x4_t va, vb;
+    int8_t *out_b = out + out_c;
     if (whole > 0) {
-        const int fast = table[(out_c + 3) / 4 * MK_MVE_RQ_WORDS] & 1; /* the flags word after the groups */
-        const mk_mve_gemm_loop_args args = {xa, xb, wp, chunks, t, oo, out, two ? out_b : out, whole / 4,
-                                            p->act_min, p->act_max};
-        mk_mve_gemm_groups(fast, &args);
-        wp += group_bytes * (size_t)(whole / 4);
-        t += MK_MVE_RQ_WORDS * (whole / 4);
+        a->xa = xa;
+        a->xb = xb;
+        a->o = out;
+        a->ob = two ? out_b : out;
+        mk_mve_gemm_groups(fast, a);
     }
     if (whole < out_c) {
         const mve_pred16_t pr = vctp32q((uint32_t)(out_c - whole));
-        mk_mve_block_4x2(wp, xa, xb, chunks, &va, &vb);
-        mk_mve_rq_pair(&va, &vb, t, oo, lo, hi);
+        const int8_t *wp = a->wp + 64u * (size_t)a->chunks * (size_t)(whole / 4);
+        const int32_t *t = a->t + MK_MVE_RQ_WORDS * (whole / 4);
+        const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+        int32x4_t va, vb;
+        mk_mve_block_4x2(wp, xa, xb, a->chunks, &va, &vb);
+        mk_mve_rq_pair(&va, &vb, t, p->output_offset, lo, hi);
         vstrbq_p_s32(out + whole, va, pr);
         if (two) {
             vstrbq_p_s32(out_b + whole, vb, pr);
         }
     }
+}
+
+/* `pairs` >= 1 pixel pairs whose rows are read in place: pair i's rows at x + i xstep and x + i xstep + xstep / 2,
+ * its outputs at out + 2 i out_c (row a) and the next out_c bytes (row b). Only for out_c % 4 == 0 (no partial
+ * group): the whole loop is the assembly of mk_mve_gemm_groups. */
+static inline void mk_mve_gemm_pairs(const mk_conv_params *p, const mk_mve_gemm_loop_args *a, int fast,
+                                     const int8_t *x, int32_t xstep, int32_t pairs, int8_t *out)
+{
+    mk_mve_gemm_loop_args args = *a;
+    args.xa = x;
+    args.xb = x + xstep / 2;
+    args.o = out;
+    args.ob = out + p->out_c;
+    args.pairs = pairs;
+    args.xstep = xstep;
+    args.ostep = p->out_c;
+    mk_mve_gemm_groups(fast, &args);
 }
 
 /* n bytes from src to dst: whole 16-byte steps unpredicated, then one predicated step for the rest (im2col rows
