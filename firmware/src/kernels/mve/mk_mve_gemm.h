@@ -109,10 +109,10 @@ static inline void mk_mve_rq_pair(int32x4_t *pa, int32x4_t *pb, const int32_t *t
  * the block's 8 accumulators are the even registers (r0 .. r12, lr: a0..a3 = r0, r2, r4, r6 for row a, b0..b3 = r8,
  * r10, r12, lr for row b), the odd ones hold xa (r1), xb (r3), the weights (r5, walking on from group to group), the
  * chunk counter (r7), the table (r9) and the output offset (r11). q4 keeps the rows' start and the output
- * pointers, q7 the chunk count and the group counter (VMOV moves two lanes to two registers in one instruction),
- * q5/q6 the activation bounds. The epilogue is mk_mve_rq_pair's (top of this file); FAST: every shift < 0, so the
- * VSHL by 0 and the AND with -1 are left out. Row b's outputs are stored first, so when ob == o (one row) row a's
- * identical ones overwrite them. */
+ * pointers, q7 the chunk count, the table's end (the group loop ends there), the pairs left and the argument
+ * pointer (VMOV moves two lanes to two registers in one instruction), q5/q6 the activation bounds. The epilogue
+ * is mk_mve_rq_pair's (top of this file); FAST: every shift < 0, so the VSHL by 0 and the AND with -1 are left
+ * out. Row b's outputs are stored first, so when ob == o (one row) row a's identical ones overwrite them. */
 typedef struct {
     const int8_t *xa, *xb, *wp; /* byte offsets 0, 4, 8 (the assembly reads the fields by offset) */
     int32_t chunks;             /* 12 */
@@ -163,6 +163,8 @@ typedef struct {
                      "vdup.32 q6, r10\n\t"                                                                          \
                      "vmov q4[2], q4[0], r1, r3\n\t"                                                                \
                      "vmov q4[3], q4[1], r2, r4\n\t"                                                                \
+                     "movs r8, #80\n\t"                                                                             \
+                     "mla r6, r6, r8, r9\n\t" /* the table's end: the group loop stops when t reaches it */        \
                      "vmov q7[2], q7[0], r7, r6\n\t"                                                                \
                      "ldr r12, [r0, #44]\n\t"                                                                       \
                      "vmov q7[3], q7[1], r12, r0\n"                                                                 \
@@ -195,8 +197,7 @@ typedef struct {
                      "vmov r1, r3, q4[2], q4[0]\n\t"                                                                \
                      "vmov r0, r2, q7[2], q7[0]\n\t"                                                                \
                      "mov r7, r0\n\t"                                                                               \
-                     "subs r2, r2, #1\n\t"                                                                          \
-                     "vmov q7[2], q7[0], r0, r2\n\t"                                                                \
+                     "cmp r9, r2\n\t"                                                                               \
                      "bne 1b\n\t" /* next pixel pair: weights and table from the start, rows and outputs on */      \
                      "vmov r0, r2, q7[3], q7[1]\n\t"                                                                \
                      "subs r0, r0, #1\n\t"                                                                          \
@@ -206,7 +207,6 @@ typedef struct {
                      "ldr r9, [r2, #16]\n\t"                                                                        \
                      "ldr r4, [r2, #48]\n\t"                                                                        \
                      "ldr r6, [r2, #52]\n\t"                                                                        \
-                     "ldr r8, [r2, #32]\n\t"                                                                        \
                      "add r1, r1, r4\n\t"                                                                           \
                      "add r3, r3, r4\n\t"                                                                           \
                      "vmov q4[2], q4[0], r1, r3\n\t"                                                                \
@@ -214,7 +214,6 @@ typedef struct {
                      "add r0, r0, r6\n\t"                                                                           \
                      "add r2, r2, r6\n\t"                                                                           \
                      "vmov q4[3], q4[1], r0, r2\n\t"                                                                \
-                     "vmov q7[2], q7[0], r7, r8\n\t"                                                                \
                      "b 1b\n"                                                                                       \
                      "4:\n"                                                                                         \
                      : "+r"(args_)                                                                                  \
