@@ -50,7 +50,7 @@ def test_gemm_layout_reads_back(seed: int) -> None:
     k = kh * kw * ic
     kp, ocp = (k + 15) // 16 * 16, (oc + 3) // 4 * 4
     flat = mve_gemm_weight_layout(w)
-    assert flat.size == kp * ocp and mve_im2col_scratch_bytes(kh, kw, ic) == 2 * max(1, min(8, 512 // kp)) * kp
+    assert flat.size == kp * ocp and mve_im2col_scratch_bytes(kh, kw, ic) == 2 * max(1, min(8, 256 // kp)) * kp
     x = rng.integers(-128, 128, size=kp).astype(np.int64)
     got = np.zeros(ocp, np.int64)
     for g in range(ocp // 4):
@@ -174,8 +174,8 @@ def test_dw3x3_scratch_bytes() -> None:
 
 
 def test_im2col_scratch_bytes() -> None:
-    # rows of kp = k rounded up to 16 for max(1, min(8, 512 // kp)) pixel pairs
-    assert mve_im2col_scratch_bytes(10, 4, 1) == 2 * 8 * 48  # DS-CNN's first layer: 8 pairs
-    assert mve_im2col_scratch_bytes(3, 3, 16) == 2 * 3 * 144
-    assert mve_im2col_scratch_bytes(3, 3, 32) == 2 * 1 * 288  # one pair when a row pair exceeds the budget
+    # rows of kp = k rounded up to 16 for max(1, min(8, 256 // kp)) pixel pairs: at most 512 bytes or one pair
+    assert mve_im2col_scratch_bytes(3, 3, 3) == 2 * 8 * 32  # MobileNet's first layer: 8 pairs
+    assert mve_im2col_scratch_bytes(10, 4, 1) == 2 * 5 * 48  # DS-CNN's first layer
+    assert mve_im2col_scratch_bytes(3, 3, 16) == 2 * 1 * 144  # one pair, the two rows it always had
     assert mve_im2col_scratch_bytes(5, 5, 32) == 2 * 800

@@ -96,9 +96,10 @@ MVE_IM2COL_KERNEL = "mk_conv_im2col_s8_mve"
 
 def mve_im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
     """Mirror of mk_conv_im2col_s8_mve_scratch_bytes(): window rows of kp = k rounded up to 16 bytes, for
-    max(1, min(8, 512 // kp)) pixel pairs (the rows of several pairs are filled before one GEMM call)."""
+    max(1, min(8, 256 // kp)) pixel pairs (the rows of several pairs are filled before one GEMM call; at most 512
+    bytes, or the two rows of one pair)."""
     kp = (filter_h * filter_w * in_c + 15) & ~15
-    return 2 * max(1, min(8, 512 // kp)) * kp
+    return 2 * max(1, min(8, 256 // kp)) * kp
 
 
 def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:

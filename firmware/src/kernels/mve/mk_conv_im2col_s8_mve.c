@@ -10,12 +10,14 @@
  * defined). Scratch: mk_conv_im2col_s8_mve_scratch_bytes() (mirrored by mcukit/codegen/ops/_isa.py). */
 #include "mcukit/mk_kernels_mve.h"
 
-/* Window rows are filled for up to MK_MVE_IM2COL_PAIRS pixel pairs at a time (at most about 512 bytes of rows, at
- * least one pair), so the GEMM's assembly loop runs over several pairs per call. */
+/* Window rows are filled for up to MK_MVE_IM2COL_PAIRS pixel pairs at a time, so the GEMM's assembly loop runs over
+ * several pairs per call: as many as fit in 512 bytes of rows, at least one (so the scratch is at most 512 bytes or
+ * the two rows it always was: short windows - DS-CNN's and MobileNet's first layers - gain, and the scratch of
+ * layers with long windows, which can decide the arena's peak, does not grow). */
 #define MK_MVE_IM2COL_PAIRS 8
 static int32_t mk_mve_im2col_pairs(int32_t kp)
 {
-    const int32_t n = 512 / kp;
+    const int32_t n = 256 / kp;
     return n < 1 ? 1 : (n > MK_MVE_IM2COL_PAIRS ? MK_MVE_IM2COL_PAIRS : n);
 }
 
