@@ -25,12 +25,13 @@ mk_status mk_conv_s8_mve(const mk_conv_params *p, const int8_t *input, const int
  * mve_gemm_weight_layout and mve_gemm_rq_table): weights with each OHWI row zero-padded to a multiple of 16 bytes,
  * out_c zero-padded to a multiple of 4, each group of 4 channels' rows interleaved in 16-byte chunks; `table`: per
  * group of 4 channels 20 int32 (folded bias bias + input_offset * sum(w), max(shift, 0), multiplier,
- * shift < 0 ? -1 : 0, min(shift, 0); 4 lanes each) replacing bias, multipliers and shifts (the params' arrays are
- * not read). 4 output channels x 2 pixels per step (8 VMLADAVA.S8 per 16 bytes), the requantization vectorized
- * over the 4 channels and equal to mk_requantize lane by lane (no precondition).
+ * shift < 0 ? -1 : 0, min(shift, 0); 4 lanes each), then one flags word (bit 0: every shift < 0), replacing bias,
+ * multipliers and shifts (the params' arrays are not read). 4 output channels x 2 pixels per step (8 VMLADAVA.S8
+ * per 16 bytes), the requantization vectorized over the 4 channels and equal to mk_requantize lane by lane (no
+ * precondition).
  *  - mk_conv_1x1_s8_mve: 1x1 filters with in_c % 16 == 0 (pixel rows read in place). MK_ERR_ARG otherwise.
- *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; two window rows of k = filter_h filter_w in_c
- *    bytes, each rounded up to 16, in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
+ *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; window rows of k = filter_h filter_w in_c bytes,
+ *    each rounded up to 16, for up to 8 pixel pairs in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
 size_t mk_conv_im2col_s8_mve_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *bias, int8_t *output);

@@ -11,7 +11,9 @@
  * Requantization table (compile time, mve_gemm_rq_table): per group of 4 channels (out_c padded to a multiple of
  * 4 with zeros) MK_MVE_RQ_WORDS = 20 int32, four lanes each of bias', left = max(shift, 0), multiplier,
  * emask = (shift < 0 ? -1 : 0) and rneg = min(shift, 0), in that order: the epilogue loads them unpredicated with
- * one pointer instead of deriving them from the params' multipliers/shifts (which the kernels do not read).
+ * one pointer instead of deriving them from the params' multipliers/shifts (which the kernels do not read). After
+ * the last group one flags word: bit 0 set when every shift is < 0 (the group loop's epilogue then leaves out the
+ * VSHL by 0 and the AND with -1).
  *
  * Block: 4 output channels x 2 pixels per step of 16 bytes - 2 input loads, 4 weight loads, 8 VMLADAVA for 128
  * MACs. Integer accumulation is exact modulo 2^32 in any order, so the sums equal the portable kernel's.
