@@ -35,11 +35,6 @@
  * input byte. */
 #include "mcukit/mk_kernels_mve.h"
 
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#include <arm_mve.h>
-
-#define MK_MVE_DW_RQ_WORDS 52
-
 /* The padded row: columns 0 .. wp-1 cover input columns -pad_left .. wp-1-pad_left. */
 static int32_t mk_mve_dw_wp(const mk_depthwise_conv_params *p)
 {
@@ -51,6 +46,11 @@ size_t mk_depthwise_conv_3x3_s8_mve_scratch_bytes(const mk_depthwise_conv_params
     const size_t groups = (size_t)(p->in_c + 7) / 8u;
     return 3u * groups * (size_t)mk_mve_dw_wp(p) * 8u;
 }
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+#define MK_MVE_DW_RQ_WORDS 52
 
 /* The pixel-pair loop below is one assembly block: the 8 vectors of a pair (4 accumulators, input, 2 weights,
  * product) are all of the Q registers, and from intrinsics GCC spilled bounds and table pointers to the stack.
