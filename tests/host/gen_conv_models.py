@@ -338,14 +338,20 @@ def fresh_dir(out_dir: Path) -> None:
         old.unlink()
 
 
-def single_op_model(family: str, c: Case, rng: np.random.Generator) -> tuple[bytes, list[str]]:
-    """Keras seed drawn from rng, model built, weights randomized, converted: the .tflite bytes and its op kinds.
-    The order of draws from rng is part of the stored models' identity: keep it."""
+def single_op_model(family: str, c: Case, rng: np.random.Generator, scale_filters: float | None = None
+                    ) -> tuple[bytes, list[str]]:
+    """Keras seed drawn from rng, model built, weights randomized (the filters then multiplied by scale_filters,
+    if given), converted: the .tflite bytes and its op kinds. The order of draws from rng is part of the stored
+    models' identity: keep it."""
     import keras
 
     keras.utils.set_random_seed(int(rng.integers(0, 2**31 - 1)))
     model, in_shapes = build_model(family, c)
     _randomize_weights(model, rng)
+    if scale_filters is not None:  # the filter only (weight index 0), as _randomize_weights drew it
+        for layer in model.layers:
+            if layer.get_weights():
+                layer.set_weights([wt * scale_filters if k == 0 else wt for k, wt in enumerate(layer.get_weights())])
     buf = convert(model, in_shapes, c, rng)
     return buf, op_kinds(buf)
 

@@ -18,6 +18,7 @@ from mcukit.codegen.ops._fixedpoint import multiply_by_quantized_multiplier
 from mcukit.codegen.ops._isa import (
     fold_input_offset,
     mve_dw3x3_forms,
+    mve_dw3x3_scratch_bytes,
     mve_gemm_rq_table,
     mve_gemm_weight_layout,
     mve_im2col_scratch_bytes,
@@ -49,7 +50,7 @@ def test_gemm_layout_reads_back(seed: int) -> None:
     k = kh * kw * ic
     kp, ocp = (k + 15) // 16 * 16, (oc + 3) // 4 * 4
     flat = mve_gemm_weight_layout(w)
-    assert flat.size == kp * ocp and mve_im2col_scratch_bytes(kh, kw, ic) == 2 * kp
+    assert flat.size == kp * ocp and mve_im2col_scratch_bytes(kh, kw, ic) == 2 * max(1, min(8, 256 // kp)) * kp
     x = rng.integers(-128, 128, size=kp).astype(np.int64)
     got = np.zeros(ocp, np.int64)
     for g in range(ocp // 4):
@@ -69,6 +70,13 @@ def _cases(rng: np.random.Generator, c: int) -> tuple[list[int], list[int]]:
     return mults, shifts
 
 
+def test_gemm_table_flags_all_negative_shifts() -> None:
+    folded = np.arange(6, dtype=np.int64)
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, -3, -1, -5, -9])[-1] == 1
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, 0, -1, -5, -9])[-1] == 0
+    assert mve_gemm_rq_table(folded, [1 << 30] * 6, [-1, -2, -1, -1, 3, -9])[-1] == 0
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_gemm_table_epilogue_equals_double_rounding(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
@@ -77,7 +85,9 @@ def test_gemm_table_epilogue_equals_double_rounding(seed: int) -> None:
     bias = rng.integers(-(1 << 20), 1 << 20, size=c)
     folded = fold_input_offset(bias, w, int(rng.integers(-127, 129)))
     mults, shifts = _cases(rng, c)
-    t = mve_gemm_rq_table(folded, mults, shifts).astype(I32).reshape(-1, 5, 4)  # [group][param][lane]
+    table = mve_gemm_rq_table(folded, mults, shifts).astype(I32)
+    assert table[-1] == (1 if all(s < 0 for s in shifts) else 0)  # flags: the epilogue without VSHL and AND
+    t = table[:-1].reshape(-1, 5, 4)  # [group][param][lane]
     lanes = t.transpose(1, 0, 2).reshape(5, -1)[:, :c]  # [param][channel]
     assert np.array_equal(lanes[0], folded) and not t.transpose(1, 0, 2).reshape(5, -1)[:, c:].any()
     edges = np.array([0, 1, -1, (1 << 31) - 1, -(1 << 31), 1 << 20, -(1 << 20) - 1], I32)
@@ -103,17 +113,24 @@ def test_tie_fix_and_vrshl_equal_rounding_divide() -> None:
         assert np.array_equal(got, rdbpot(x, e)), e
 
 
-def test_dw3x3_forms_place_channels() -> None:
+@pytest.mark.parametrize("all_negative", [False, True])
+def test_dw3x3_forms_place_channels(all_negative: bool) -> None:
     rng = np.random.default_rng(7)
     c = 21
     w = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
     bias = rng.integers(-1000, 1000, size=c)
     mults, shifts = _cases(rng, c)
-    w16, table = mve_dw3x3_forms(w, bias, -5, mults, shifts)
+    if all_negative:
+        shifts = [-1 - abs(s) for s in shifts]
+    w16, table = mve_dw3x3_forms(w, bias, -5, mults, shifts, -7, -3, 99)
     groups = (c + 7) // 8
-    assert w16.dtype == np.int16 and w16.size == groups * 72 and table.size == groups * 40
+    assert w16.dtype == np.int16 and w16.size == groups * 72 and table.size == groups * 52 + 1
+    assert table[-1] == (1 if all_negative else 0)  # the flags word: the epilogue without VSHL and AND
     wg = w16.reshape(groups, 9, 8)
-    tg = table.astype(I32).reshape(groups, 5, 2, 4)  # [group][param][even/odd][lane]
+    tw = table[:-1].reshape(groups, 52)
+    tg = tw[:, :40].astype(I32).reshape(groups, 5, 2, 4)  # [group][param][even/odd][lane]
+    consts = tw[:, 40:].copy().view(np.int16).reshape(groups, 3, 8)  # output offset, act_min, act_max
+    assert (consts == np.array([-7, -3, 99], np.int16)[None, :, None]).all()
     folded = bias + -5 * w.reshape(9, c).astype(np.int64).sum(axis=0)
     for ch in range(groups * 8):
         g, j = divmod(ch, 8)
@@ -124,3 +141,41 @@ def test_dw3x3_forms_place_channels() -> None:
         assert np.array_equal(wg[g, :, j], w.reshape(9, c)[:, ch])
         assert list(params) == [folded[ch], max(shifts[ch], 0), mults[ch], -1 if shifts[ch] < 0 else 0,
                                 min(shifts[ch], 0)]
+
+
+def test_dw3x3_fast_epilogue_and_int16_clamp_equal_reference() -> None:
+    """The depthwise kernel's cheaper epilogue (flags bit 0: every shift < 0, so no VSHL and no AND) and its output
+    stage (VQMOVNB/VQMOVNT saturating to int16, VQADD.S16 of the offset, clamp in int16) equal the reference
+    requantization, offset and clamp for random and extreme accumulators."""
+    rng = np.random.default_rng(11)
+    edges = np.array([0, 1, -1, (1 << 31) - 1, -(1 << 31), 1 << 20, -(1 << 20) - 1], I32)
+    accs = np.concatenate([edges, rng.integers(-(1 << 31), 1 << 31, size=2000)])
+    for _ in range(40):
+        shift = int(rng.integers(-31, 0))
+        mult = int(rng.integers(1 << 30, (1 << 31) - 1))
+        oo = int(rng.integers(-128, 128))
+        lo = int(rng.integers(-128, 0))
+        hi = int(rng.integers(lo, 128))
+        x = (2 * _wrap(accs) * mult + (1 << 31)) >> 32  # VQRDMULH
+        x = x + (x >> 31)  # the tie fix without the AND: e > 0 in every lane
+        e = -shift
+        x = (x + (1 << (e - 1))) >> e  # VRSHL
+        n = np.clip(x, -(1 << 15), (1 << 15) - 1)  # VQMOVNB/T.S32
+        n = np.clip(n + oo, -(1 << 15), (1 << 15) - 1)  # VQADD.S16
+        got = np.clip(n, lo, hi)
+        want = np.clip(multiply_by_quantized_multiplier(_wrap(accs), mult, shift, False) + oo, lo, hi)
+        assert np.array_equal(got, want), (shift, oo, lo, hi)
+
+
+def test_dw3x3_scratch_bytes() -> None:
+    # three ring rows of ceil(c / 8) groups x ((out_w - 1) stride + 3) columns x 8 bytes
+    assert mve_dw3x3_scratch_bytes(64, 5, 1) == 3 * 8 * 7 * 8
+    assert mve_dw3x3_scratch_bytes(21, 4, 2) == 3 * 3 * 9 * 8
+
+
+def test_im2col_scratch_bytes() -> None:
+    # rows of kp = k rounded up to 16 for max(1, min(8, 256 // kp)) pixel pairs: at most 512 bytes or one pair
+    assert mve_im2col_scratch_bytes(3, 3, 3) == 2 * 8 * 32  # MobileNet's first layer: 8 pairs
+    assert mve_im2col_scratch_bytes(10, 4, 1) == 2 * 5 * 48  # DS-CNN's first layer
+    assert mve_im2col_scratch_bytes(3, 3, 16) == 2 * 1 * 144  # one pair, the two rows it always had
+    assert mve_im2col_scratch_bytes(5, 5, 32) == 2 * 800

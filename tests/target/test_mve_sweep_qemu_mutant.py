@@ -1,11 +1,13 @@
 """The qemu-m55 sweep can fail on the Helium kernels: the sweep models that run the Helium GEMM conv and 3x3
-depthwise kernels, built from a COPY of the firmware tree with ONE line of a kernel changed, mismatch the reference,
+depthwise kernels, built from a COPY of the firmware tree with kernel lines changed, mismatch the reference,
 while the same models built from the real tree match it.
 
-Two mutations, one per kernel file, each a rare 1-LSB slip of the kind the sweep exists to catch: the GEMM
-epilogue (mk_mve_gemm.h) loses the tie fix of the rounding divide for the first pixel of each pair (negative ties
-round up instead of away from zero), and the depthwise epilogue does the same for its even channels. They are
-applied to a copy in a temporary folder; the real kernel files are never touched.
+Three mutations, each a slip of the kind the sweep exists to catch: the GEMM group loop's epilogue (mk_mve_gemm.h,
+layers whose shifts are all negative) loses the tie fix of the rounding divide for the first pixel of each pair
+(negative ties round up instead of away from zero, a rare 1-LSB error); the depthwise kernel's all-negative-shift
+epilogue loses the same tie fix; its general epilogue (layers with a shift >= 0: tests/data/ops/mve_special cases
+16 and 19) skips the left shift of the second pixel's even channels. The "ONE line" is one line per mutation, all
+applied to one copy in a temporary folder; the real kernel files are never touched.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ pytestmark = pytest.mark.slow
 BOARD = "qemu-m55"
 ROUNDING = "tflm"
 KERNELS = (*MVE_GEMM_KERNELS, MVE_DW3X3_KERNEL)
-MUTATIONS = {  # file in the firmware tree -> (original line, mutant)
-    Path("src/kernels/mve/mk_mve_gemm.h"): (
-        "    xa = vaddq_s32(xa, vandq_s32(vshrq_n_s32(xa, 31), c));\n", "\n"),
-    Path("src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c"): (
-        "    ae = vaddq_s32(ae, vandq_s32(vshrq_n_s32(ae, 31), vldrwq_s32(t + 24)));\n", "\n"),
-}
+_DW = Path("src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c")
+MUTATIONS = (  # (file in the firmware tree, original line, mutant)
+    # GEMM, the group loop's all-negative-shift epilogue (assembly): the tie fix dropped for row a
+    (Path("src/kernels/mve/mk_mve_gemm.h"),
+     '#define MK_MVE_GEMM_TIE_FAST_A "vshr.s32 q2, q0, #31\\n\\t" "vadd.i32 q0, q0, q2\\n\\t"\n',
+     '#define MK_MVE_GEMM_TIE_FAST_A ""\n'),
+    # depthwise, all-negative-shift epilogue (assembly): the tie fix dropped for every accumulator
+    (_DW, '#define MK_DW_TIE_FAST(A) "vshr.s32 q4, " A ", #31\\n\\t" "vadd.i32 " A ", " A ", q4\\n\\t"\n',
+     '#define MK_DW_TIE_FAST(A) ""\n'),
+    # depthwise, general epilogue of pixel pairs: pixel b's even channels lose their left shift
+    (_DW, '    "vshl.s32 q2, q2, q4\\n\\t"' + " " * 87 + "\\\n", '    ""' + " " * 112 + "\\\n"),
+)
 
 
 def _mutant_tree(dst: Path) -> Path:
@@ -41,7 +49,7 @@ def _mutant_tree(dst: Path) -> Path:
     tree = dst / "firmware"
     for sub in ("include", "src/kernels", "src/hal/qemu_mps2"):
         shutil.copytree(src / sub, tree / sub)
-    for rel, (original, mutant) in MUTATIONS.items():
+    for rel, original, mutant in MUTATIONS:
         text = (tree / rel).read_text()
         assert text.count(original) == 1, f"the mutation site in {rel} moved: update MUTATIONS in {__file__}"
         (tree / rel).write_text(text.replace(original, mutant))

@@ -25,12 +25,13 @@ mk_status mk_conv_s8_mve(const mk_conv_params *p, const int8_t *input, const int
  * mve_gemm_weight_layout and mve_gemm_rq_table): weights with each OHWI row zero-padded to a multiple of 16 bytes,
  * out_c zero-padded to a multiple of 4, each group of 4 channels' rows interleaved in 16-byte chunks; `table`: per
  * group of 4 channels 20 int32 (folded bias bias + input_offset * sum(w), max(shift, 0), multiplier,
- * shift < 0 ? -1 : 0, min(shift, 0); 4 lanes each) replacing bias, multipliers and shifts (the params' arrays are
- * not read). 4 output channels x 2 pixels per step (8 VMLADAVA.S8 per 16 bytes), the requantization vectorized
- * over the 4 channels and equal to mk_requantize lane by lane (no precondition).
+ * shift < 0 ? -1 : 0, min(shift, 0); 4 lanes each), then one flags word (bit 0: every shift < 0), replacing bias,
+ * multipliers and shifts (the params' arrays are not read). 4 output channels x 2 pixels per step (8 VMLADAVA.S8
+ * per 16 bytes), the requantization vectorized over the 4 channels and equal to mk_requantize lane by lane (no
+ * precondition).
  *  - mk_conv_1x1_s8_mve: 1x1 filters with in_c % 16 == 0 (pixel rows read in place). MK_ERR_ARG otherwise.
- *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; two window rows of k = filter_h filter_w in_c
- *    bytes, each rounded up to 16, in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
+ *  - mk_conv_im2col_s8_mve: any filter/stride/dilation/padding; window rows of k = filter_h filter_w in_c bytes,
+ *    each rounded up to 16, for up to 8 pixel pairs in `scratch` (mk_conv_im2col_s8_mve_scratch_bytes(p) bytes). */
 size_t mk_conv_im2col_s8_mve_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *bias, int8_t *output);
@@ -43,10 +44,13 @@ mk_status mk_depthwise_conv_s8_mve(const mk_depthwise_conv_params *p, const int8
 
 /* DEPTHWISE_CONV_2D with 3x3 filters, depth multiplier 1, no dilation (any stride/padding) on compile-time forms
  * (src/kernels/mve/mk_depthwise_conv_3x3_s8_mve.c; mcukit/codegen/ops/_isa.py mve_dw3x3_forms): int16 weights
- * grouped by 8 channels and a requantization table with the folded bias. 8 channels per vector step. MK_ERR_ARG
+ * grouped by 8 channels and a requantization table with the folded bias (40 int32 per 8 channels, then a flags
+ * word). 8 channels per vector step, two pixels per step along a row for strides 1 and 2. `scratch`:
+ * mk_depthwise_conv_3x3_s8_mve_scratch_bytes(p) bytes, a ring of three zero-point-padded input rows. MK_ERR_ARG
  * for other shapes or an activation range beyond int8. */
+size_t mk_depthwise_conv_3x3_s8_mve_scratch_bytes(const mk_depthwise_conv_params *p);
 mk_status mk_depthwise_conv_3x3_s8_mve(const mk_depthwise_conv_params *p, const int8_t *input, const int16_t *w16,
-                                       const int32_t *table, int8_t *output);
+                                       const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features per pass over the row). */
 mk_status mk_fully_connected_s8_mve(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

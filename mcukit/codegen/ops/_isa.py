@@ -108,9 +108,11 @@ MVE_IM2COL_KERNEL = "mk_conv_im2col_s8_mve"
 
 
 def mve_im2col_scratch_bytes(filter_h: int, filter_w: int, in_c: int) -> int:
-    """Mirror of mk_conv_im2col_s8_mve_scratch_bytes(): two window rows, each rounded up to 16 bytes."""
-    k = filter_h * filter_w * in_c
-    return 2 * ((k + 15) & ~15)
+    """Mirror of mk_conv_im2col_s8_mve_scratch_bytes(): window rows of kp = k rounded up to 16 bytes, for
+    max(1, min(8, 256 // kp)) pixel pairs (the rows of several pairs are filled before one GEMM call; at most 512
+    bytes, or the two rows of one pair)."""
+    kp = (filter_h * filter_w * in_c + 15) & ~15
+    return 2 * max(1, min(8, 256 // kp)) * kp
 
 
 def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:
@@ -130,8 +132,9 @@ def mve_gemm_weight_layout(w: np.ndarray) -> np.ndarray:
 def mve_gemm_rq_table(folded_bias: np.ndarray, multipliers: list[int], shifts: list[int]) -> np.ndarray:
     """The requantization table of the Helium GEMM kernels (layout in firmware/src/kernels/mve/mk_mve_gemm.h): per
     group of 4 channels (out_c zero-padded to a multiple of 4) 20 int32, four lanes each of folded bias,
-    left = max(shift, 0), multiplier, emask = -1 if shift < 0 else 0, rneg = min(shift, 0). `multipliers`/`shifts`:
-    one entry per channel or one in all. Exact for every accumulator: the kernels' epilogue is mk_requantize."""
+    left = max(shift, 0), multiplier, emask = -1 if shift < 0 else 0, rneg = min(shift, 0); then one flags word, bit 0
+    set when every shift is < 0 (the kernels then skip VSHL by 0 and AND with -1). `multipliers`/`shifts`: one entry
+    per channel or one in all. Exact for every accumulator: the kernels' epilogue is mk_requantize."""
     folded = np.asarray(folded_bias, dtype=np.int64).reshape(-1)
     c = folded.size
     mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
@@ -139,7 +142,8 @@ def mve_gemm_rq_table(folded_bias: np.ndarray, multipliers: list[int], shifts: l
     rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
     groups = (c + 3) // 4
     rows = np.pad(rows, ((0, 0), (0, groups * 4 - c))).reshape(5, groups, 4).transpose(1, 0, 2)
-    return (rows.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    flags = np.array([1 if bool((shift < 0).all()) else 0], np.int64)  # bit 0: the epilogue without VSHL/AND
+    return (np.concatenate([rows.reshape(-1), flags]) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def depthwise_kernel(options: LowerOptions, filter_h: int, filter_w: int, depth_multiplier: int, dilation_h: int,
@@ -156,12 +160,15 @@ MVE_DW3X3_KERNEL = "mk_depthwise_conv_3x3_s8_mve"
 
 
 def mve_dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
-                    shifts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+                    shifts: list[int], output_offset: int = 0, act_min: int = -128,
+                    act_max: int = 127) -> tuple[np.ndarray, np.ndarray]:
     """1HWO 3x3 int8 weights, bias and requantization -> (int16 weights, int32 table) of
     mk_depthwise_conv_3x3_s8_mve: channels zero-padded to a multiple of 8; weights per group of 8 channels as
     9 taps x 8 int16; table per group 40 int32 = five pairs of 4-lane rows (even channels c, c+2, c+4, c+6, then
     odd ones) of bias + input_offset * sum(w) (mod 2^32, like the accumulator), max(shift, 0), multiplier,
-    -1 if shift < 0 else 0, min(shift, 0). Exact for every accumulator: the epilogue is mk_requantize."""
+    -1 if shift < 0 else 0, min(shift, 0), then 8 int16 each of output_offset, act_min and act_max (52 int32 per
+    group); after the last group one flags word, bit 0 set when every shift is < 0 (the kernel then skips the
+    identities VSHL by 0 and AND with -1). Exact for every accumulator: the epilogue is mk_requantize."""
     wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
     c = wt.shape[1]
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
@@ -173,8 +180,22 @@ def mve_dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, m
     w16 = np.pad(wt, ((0, 0), (0, pad))).reshape(9, groups, 8).transpose(1, 0, 2).reshape(-1).astype(np.int16)
     rows = np.stack([folded, np.maximum(shift, 0), mult, np.where(shift < 0, -1, 0), np.minimum(shift, 0)])
     rows = np.pad(rows, ((0, 0), (0, pad))).reshape(5, groups, 4, 2)  # [param][group][lane][even/odd]
-    table = rows.transpose(1, 0, 3, 2).reshape(-1)  # [group][param][even/odd][lane]
+    table = rows.transpose(1, 0, 3, 2).reshape(groups, 40)  # [group][param][even/odd][lane]
+    # then per group 8 int16 each of output offset, act_min, act_max (as int32 words, little-endian pairs)
+    def halves(v: int) -> np.ndarray:
+        return np.full(4, (v & 0xFFFF) | ((v & 0xFFFF) << 16), np.int64)
+
+    consts = np.concatenate([halves(output_offset), halves(act_min), halves(act_max)])
+    table = np.concatenate([table, np.broadcast_to(consts, (groups, 12))], axis=1).reshape(-1)
+    flags = np.array([1 if bool((shift < 0).all()) else 0], np.int64)  # bit 0: the epilogue's cheaper form
+    table = np.concatenate([table, flags])
     return w16, (table & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+def mve_dw3x3_scratch_bytes(in_c: int, out_w: int, stride_w: int) -> int:
+    """Mirror of mk_depthwise_conv_3x3_s8_mve_scratch_bytes(): three ring rows of ceil(in_c / 8) groups x
+    ((out_w - 1) stride_w + 3) padded columns x 8 bytes."""
+    return 3 * ((in_c + 7) // 8) * ((out_w - 1) * stride_w + 3) * 8
 
 
 def fully_connected_kernel(options: LowerOptions) -> str:

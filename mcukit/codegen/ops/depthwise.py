@@ -13,6 +13,7 @@ from mcukit.codegen.ops._isa import (
     dw3x3_forms,
     dw3x3_scratch_bytes,
     mve_dw3x3_forms,
+    mve_dw3x3_scratch_bytes,
 )
 from mcukit.codegen.ops.conv import (
     act_range,
@@ -69,9 +70,11 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         if bias_t is not None and not bias_t.is_constant:
             kernel = "mk_depthwise_conv_3x3_s8_dsp"  # the bias cannot be folded at compile time
         else:  # int16 weights by 8 channels, folded bias + requantization table (docs/kernels.md)
-            w16, table = mve_dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts)
+            w16, table = mve_dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, mults, shifts,
+                                         yz, lo, hi)
             arrays += (CArray("w_mve", "int16_t", w16), CArray("rq_mve", "int32_t", table))
-            args = (args[0], array("w_mve"), array("rq_mve"), args[3])
+            args = (args[0], array("w_mve"), array("rq_mve"), args[3], SCRATCH)
+            scratch = mve_dw3x3_scratch_bytes(ic, ow, opts.stride_w)  # the ring of padded input rows
     if kernel == "mk_depthwise_conv_3x3_s8_dsp" and (bias_t is None or bias_t.is_constant):
         # Compile-time forms (int16 weight pairs, folded bias, requantization table: one stream) when the
         # accumulators are provably small enough for the short requantization (docs/kernels.md); else the generic

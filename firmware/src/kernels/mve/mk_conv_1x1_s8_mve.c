@@ -31,7 +31,14 @@ mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const
     const int32_t chunks = p->in_c / 16;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     const int contiguous = p->stride_h == 1 && p->stride_w == 1; /* then pixel q's row is input + q * in_c */
-    for (int32_t px = 0; px < pixels; px += 2) {
+    mk_mve_gemm_loop_args args;
+    const int fast = mk_mve_gemm_init(p, weights, table, chunks, &args);
+    int32_t px = 0;
+    if (contiguous && p->out_c % 4 == 0 && pixels >= 2) { /* every pair in one assembly loop */
+        mk_mve_gemm_pairs(p, &args, fast, input, 2 * p->in_c, pixels / 2, output);
+        px = pixels & ~1;
+    }
+    for (; px < pixels; px += 2) {
         const int two = px + 1 < pixels;
         const int8_t *xa, *xb;
         if (contiguous) {
@@ -41,7 +48,7 @@ mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const
             xa = mk_mve_pixel_1x1(p, input, px);
             xb = two ? mk_mve_pixel_1x1(p, input, px + 1) : xa;
         }
-        mk_mve_gemm_rows(p, weights, table, chunks, xa, xb, two, output + (size_t)px * (size_t)p->out_c);
+        mk_mve_gemm_rows(p, &args, fast, xa, xb, two, output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;
 }
