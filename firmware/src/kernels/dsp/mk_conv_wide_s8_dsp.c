@@ -1,6 +1,7 @@
 /* CONV_2D (no groups) as a GEMM on weights widened to int16 at compile time, for layers whose accumulators the code
  * generator proved small (its short epilogue); the int8 GEMM kernels (mk_conv_1x1_s8_dsp, mk_conv_im2col_s8_dsp)
- * take the other layers, and every layer on a board whose flash the int16 weights would crowd.
+ * take the other layers. On a board whose flash the int16 weights would crowd, mk_conv_wide_w8_s8_dsp (at the end
+ * of this file) runs the same loops on int8 weights.
  *
  * Why it is faster: the int8 GEMM spends 4 SXTB16 per 16 MACs widening weights and 4 widening inputs, inside the
  * innermost loop. Here the weights are int16 in flash (twice the bytes: docs/kernels.md says where that pays) and
