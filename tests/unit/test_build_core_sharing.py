@@ -82,3 +82,48 @@ def test_refreshing_the_core_never_removes_the_toolchain(tmp_path: Path) -> None
     assert bin_dir.stat().st_ino == inode  # the folder was updated in place, not deleted and recreated
     assert gcc.is_symlink() and gcc.resolve().is_file()
     assert not stale.exists() and not stale.is_symlink()
+
+
+def test_firmware_cache_entry_published_by_racing_writers(tmp_path: Path) -> None:
+    """Several writers publish the same fingerprint at once (two project folders, same model and board) while
+    readers look it up: no writer fails, a reader sees a complete entry or none, no temporary folder is left."""
+    import threading
+
+    from mcukit.pipeline.firmware import _cached_sizes, publish_firmware
+
+    elf = Path(shutil.which("true") or "/bin/true")
+    if not elf.is_file() or elf.read_bytes()[:4] != b"\x7fELF":
+        pytest.skip("needs an ELF executable to publish")
+    entry = tmp_path / "firmware" / "0123abcd"
+    errors: list[BaseException] = []
+    seen: list[dict | None] = []
+
+    def write(replace: bool) -> None:
+        try:
+            for _ in range(10):
+                publish_firmware(elf, entry, replace=replace)
+        except BaseException as err:  # noqa: BLE001 - collected for the assertion below
+            errors.append(err)
+
+    def read() -> None:
+        try:
+            while not writers_done.is_set():
+                seen.append(_cached_sizes(entry))
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    writers_done = threading.Event()
+    writers = [threading.Thread(target=write, args=(i % 2 == 0,)) for i in range(6)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writers_done.set()
+    for thread in readers:
+        thread.join()
+    assert not errors, errors
+    assert any(s is not None for s in seen)
+    assert all(s is None or s["flash_bytes"] > 0 for s in seen)
+    assert _cached_sizes(entry) is not None
+    assert sorted(p.name for p in entry.parent.iterdir() if p.is_dir()) == [entry.name]
