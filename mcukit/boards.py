@@ -13,6 +13,7 @@ runs it. `verified` states honestly what the board definition was checked on.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,9 +72,14 @@ class PlatformIO:
     @property
     def platform_spec(self) -> str:
         """What goes after `platform =` in platformio.ini. Local platforms need an ABSOLUTE symlink:// URI:
-        relative ones collide between projects and file:// copies go stale."""
+        relative ones collide between projects and file:// copies go stale. The `NAME=` prefix gives each platform
+        folder its own link in the core dir (PlatformIO names the link after NAME, by default the folder name):
+        without it, two checkouts sharing a core re-point one link and break each other's concurrent builds."""
         local = self.local_dir
-        return f"symlink://{local.resolve()}" if local is not None else self.platform
+        if local is None:
+            return self.platform
+        path = str(local.resolve())
+        return f"{local.name}-{hashlib.sha256(path.encode()).hexdigest()[:10]}=symlink://{path}"
 
     @property
     def platform_name(self) -> str:

@@ -5,6 +5,10 @@ download fails only after about a minute. mcukit installs a small local stand-in
 pip dependency), plus a toolchain package of symlinks to the system arm-none-eabi tools, into a core directory it
 owns (default: `<cache>/platformio`, or MCUKIT_PIO_CORE_DIR). Registry platforms for real boards are checked
 before `pio` runs, so an offline machine gets a clear error in milliseconds instead of a one-minute stall.
+
+Concurrency: several mcukit processes (`mcukit test --jobs`, CI jobs, checkouts) share one core. Everything
+mcukit writes into it (shims, local platform links) is written under the core's lock file and replaced in one
+step, before `pio run` needs it, so concurrent builds only read the core and never wait for each other.
 """
 
 from __future__ import annotations
@@ -84,8 +88,15 @@ def _scons_requirement() -> str:
     return get_core_dependencies()["tool-scons"]
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace `path` in one step: a `pio` running meanwhile reads the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    _write_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def _install_scons_shim(packages: Path) -> None:
@@ -100,25 +111,37 @@ def _install_scons_shim(packages: Path) -> None:
     _write_json(pkg / ".piopm", {"type": "tool", "name": "tool-scons", "version": version,
                                  "spec": {"owner": "platformio", "id": None, "name": "tool-scons",
                                           "requirements": None, "uri": None}})
-    (pkg / "scons.py").write_text(
+    _write_atomic(
+        pkg / "scons.py",
         "# mcukit stand-in for PlatformIO's tool-scons: the SCons pinned in mcukit's dependencies.\n"
         "import sys\n\n"
         "import SCons.Script\n\n"
         "if __name__ == '__main__':\n"
         "    sys.exit(SCons.Script.main())\n",
-        encoding="utf-8",
     )
 
 
 def _install_toolchain_shim(packages: Path, bin_dir: Path) -> None:
+    """Links to the system tools. Updated link by link (never removed and recreated as a whole), so a build
+    running from this core while another process refreshes it always finds its compiler."""
     pkg = packages / TOOLCHAIN_PACKAGE
-    if pkg.exists():
-        shutil.rmtree(pkg)
-    (pkg / "bin").mkdir(parents=True)
+    (pkg / "bin").mkdir(parents=True, exist_ok=True)
+    wanted: set[str] = set()
     for tool in TOOLCHAIN_TOOLS:
         target = bin_dir / f"arm-none-eabi-{tool}"
-        if target.exists():
-            (pkg / "bin" / target.name).symlink_to(target)
+        if not target.exists():
+            continue
+        wanted.add(target.name)
+        link = pkg / "bin" / target.name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target)
+        os.replace(tmp, link)
+    for stale in (pkg / "bin").iterdir():
+        if stale.name not in wanted and not stale.name.startswith("."):
+            stale.unlink()
     _write_json(pkg / "package.json", {"name": TOOLCHAIN_PACKAGE, "version": "1.0.0",
                                        "description": f"mcukit: symlinks to the system toolchain in {bin_dir}",
                                        "system": ["linux_x86_64", "linux_aarch64", "darwin_x86_64", "darwin_arm64"]})
@@ -153,6 +176,43 @@ def _read_stamp(stamp: Path) -> dict | None:
         return json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------------------------------------- local platforms
+
+
+def _link_spec(link: Path) -> dict | None:
+    try:
+        return json.loads(link.read_text(encoding="utf-8")).get("spec")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def link_local_platform(board: Board, core: PioCore) -> Path | None:
+    """Install the board's local platform (a folder under boards/) into the core before any `pio run` needs it;
+    returns the link file (None for registry platforms).
+
+    PlatformIO "installs" a symlink:// platform by writing `platforms/<name>.pio-link` in place (truncate, then
+    write) whenever a `pio run` does not find it, and the SCons half of every `pio run` reads that file again, with
+    no lock. Written here once, under the core's lock and in one step, it is already there when `pio` looks, so
+    concurrent builds only read it. Each platform folder has its own link name (see `platform_spec`), so two
+    checkouts sharing a core never rewrite each other's link."""
+    pio = board.platformio
+    if not pio.is_local:
+        return None
+    from platformio.package.meta import PackageSpec
+
+    spec = PackageSpec(pio.platform_spec)  # PlatformIO's own parse: the same name and fields `pio` looks for
+    wanted = spec.as_dict()
+    link = core.platforms_dir / f"{spec.name}.pio-link"
+    if _link_spec(link) != wanted:
+        from mcukit.locks import path_lock
+
+        with path_lock(core.core_dir):
+            if _link_spec(link) != wanted:
+                core.platforms_dir.mkdir(parents=True, exist_ok=True)
+                _write_json(link, {"cwd": spec.uri[len("symlink://"):], "spec": wanted})
+    return link
 
 
 # ------------------------------------------------------------------------------------------- registry platforms
@@ -206,9 +266,10 @@ def missing_packages(core: PioCore, board: Board) -> list[str]:
 
 def ensure_platform_available(board: Board, core: PioCore) -> None:
     """Raise BoardError at once when building for `board` would need the PlatformIO registry and it is not
-    reachable. Local platforms are always available."""
+    reachable. Local platforms are always available: they are linked into the core here."""
     pio = board.platformio
     if pio.is_local:
+        link_local_platform(board, core)
         return
     is_url = "://" in pio.platform
     missing = [pio.platform] if is_url else missing_packages(core, board)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +107,8 @@ def _build_locked(model: LoadedModel, board: Board, generated: GeneratedModel, o
                   use_cache: bool, extra_flags: tuple[str, ...]) -> BuiltFirmware:
     project = render_project(generated, board, out, model_name=model.name, profile=profile, extra_flags=extra_flags)
     cached_dir = cache_dir() / "firmware" / project.fingerprint
-    if use_cache and (cached_dir / "firmware.elf").is_file() and (cached_dir / "sizes.json").is_file():
-        sizes = json.loads((cached_dir / "sizes.json").read_text())
+    sizes = _cached_sizes(cached_dir) if use_cache else None
+    if sizes is not None:
         fw = Firmware(
             elf=cached_dir / "firmware.elf",
             env_name=project.env_name,
@@ -117,16 +119,50 @@ def _build_locked(model: LoadedModel, board: Board, generated: GeneratedModel, o
         )
         return BuiltFirmware(model, generated, project, fw, cached=True)
     fw = build_project(project.directory, project.env_name, board=board)
-    tmp = cached_dir.with_name(cached_dir.name + ".tmp")
+    publish_firmware(fw.elf, cached_dir, replace=not use_cache)
+    return BuiltFirmware(model, generated, project, fw, cached=False)
+
+
+def _cached_sizes(cached_dir: Path) -> dict | None:
+    """The cached entry's sizes, or None for a miss (also when another process is replacing the entry)."""
+    if not _is_complete(cached_dir):
+        return None
+    try:
+        return json.loads((cached_dir / "sizes.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_complete(cached_dir: Path) -> bool:
+    return (cached_dir / "firmware.elf").is_file() and (cached_dir / "sizes.json").is_file()
+
+
+def publish_firmware(elf: Path, cached_dir: Path, replace: bool = False) -> None:
+    """Store a built ELF under its fingerprint. Two project folders can hold the same fingerprint (the same model
+    and board deployed by two commands at once), so each writer fills a folder of its own and renames it into
+    place in one step: readers never see an entry half-written. A complete entry is kept (same fingerprint, same
+    firmware) unless `replace` (a build that bypassed the cache refreshes it): then the old entry is renamed away
+    first, so a reader at that moment sees a miss, never a mix of two builds."""
+    tmp = cached_dir.with_name(f"{cached_dir.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    shutil.copy2(fw.elf, tmp / "firmware.elf")
-    sizes = elf_sizes(tmp / "firmware.elf")
-    (tmp / "sizes.json").write_text(json.dumps(
-        {"flash_bytes": sizes.flash_bytes, "ram_bytes": sizes.ram_bytes, "sections": sizes.sections}))
-    shutil.rmtree(cached_dir, ignore_errors=True)
-    tmp.rename(cached_dir)
-    return BuiltFirmware(model, generated, project, fw, cached=False)
+    try:
+        shutil.copy2(elf, tmp / "firmware.elf")
+        sizes = elf_sizes(tmp / "firmware.elf")
+        (tmp / "sizes.json").write_text(json.dumps(
+            {"flash_bytes": sizes.flash_bytes, "ram_bytes": sizes.ram_bytes, "sections": sizes.sections}))
+        if _is_complete(cached_dir) and not replace:
+            return
+        with path_lock(cached_dir):
+            if _is_complete(cached_dir) and not replace:
+                return
+            old = tmp.with_name(tmp.name + ".old")
+            if cached_dir.exists():  # stale, incomplete (an interrupted run) or to be replaced
+                cached_dir.rename(old)
+            tmp.rename(cached_dir)
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def flash_real_board(built: BuiltFirmware, port: str | None = None) -> None:
