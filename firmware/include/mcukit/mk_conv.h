@@ -77,4 +77,17 @@ typedef struct {
 mk_status mk_fully_connected_s8(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,
                                 const int32_t *bias, int8_t *output);
 
+/* Input row of output pixel `index` (flattened over batch, out_h, out_w) of a 1x1 conv: the pixel at the strides.
+ * Shared by the GEMM kernels that read pixel rows in place (DSP and Helium). */
+static inline const int8_t *mk_conv_pixel_1x1(const mk_conv_params *p, const int8_t *input, int32_t index)
+{
+    const int32_t ox = index % p->out_w;
+    const int32_t rest = index / p->out_w;
+    const int32_t oy = rest % p->out_h;
+    const int32_t b = rest / p->out_h;
+    const size_t iy = (size_t)oy * (size_t)p->stride_h;
+    const size_t ix = (size_t)ox * (size_t)p->stride_w;
+    return input + (((size_t)b * (size_t)p->in_h + iy) * (size_t)p->in_w + ix) * (size_t)p->in_c;
+}
+
 #endif /* MK_CONV_H */

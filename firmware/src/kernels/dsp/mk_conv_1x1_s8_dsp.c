@@ -17,8 +17,8 @@ mk_status mk_conv_1x1_s8_dsp(const mk_conv_params *p, const int8_t *input, const
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two = px + 1 < pixels;
-        const int8_t *xa = mk_dsp_pixel_1x1(p, input, px);
-        const int8_t *xb = two ? mk_dsp_pixel_1x1(p, input, px + 1) : xa;
+        const int8_t *xa = mk_conv_pixel_1x1(p, input, px);
+        const int8_t *xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
         mk_dsp_gemm_rows(p, weights, bias, n, xa, two ? xb : NULL, output + (size_t)px * (size_t)p->out_c);
     }
     return MK_OK;

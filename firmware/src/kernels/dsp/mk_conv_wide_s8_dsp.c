@@ -356,8 +356,8 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
         int two;
         if (one) {
             two = px + 1 < pixels;
-            xa = mk_dsp_pixel_1x1(p, input, px);
-            xb = two ? mk_dsp_pixel_1x1(p, input, px + 1) : xa;
+            xa = mk_conv_pixel_1x1(p, input, px);
+            xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
         } else if (direct) {
             two = px + 1 < pixels;
             mk_wide_window(p, input, px, pad2, wide);

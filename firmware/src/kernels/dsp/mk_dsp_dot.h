@@ -334,18 +334,6 @@ static inline void mk_dsp_store4(int8_t *out, uint32_t v, int32_t clamp, int32_t
     mk_write_s8x4(out, (int32_t)v);
 }
 
-/* Input row of output pixel `index` (flattened over batch, out_h, out_w) for a 1x1 conv: the pixel at the strides. */
-static inline const int8_t *mk_dsp_pixel_1x1(const mk_conv_params *p, const int8_t *input, int32_t index)
-{
-    const int32_t ox = index % p->out_w;
-    const int32_t rest = index / p->out_w;
-    const int32_t oy = rest % p->out_h;
-    const int32_t b = rest / p->out_h;
-    const size_t iy = (size_t)oy * (size_t)p->stride_h;
-    const size_t ix = (size_t)ox * (size_t)p->stride_w;
-    return input + (((size_t)b * (size_t)p->in_h + iy) * (size_t)p->in_w + ix) * (size_t)p->in_c;
-}
-
 /* n bytes from src to dst, n small (a window row or one tap of a thin input): words while they last, then bytes.
  * Larger runs go to the library routine.
  * Inline because the library memcpy/memset calls cost more than the copy for the 1-16 bytes of a tap: on DS-CNN's

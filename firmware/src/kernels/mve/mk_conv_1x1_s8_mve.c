@@ -10,17 +10,6 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include "mk_mve_gemm.h"
 
-static inline const int8_t *mk_mve_pixel_1x1(const mk_conv_params *p, const int8_t *input, int32_t index)
-{
-    const int32_t ox = index % p->out_w;
-    const int32_t rest = index / p->out_w;
-    const int32_t oy = rest % p->out_h;
-    const int32_t b = rest / p->out_h;
-    const size_t iy = (size_t)oy * (size_t)p->stride_h;
-    const size_t ix = (size_t)ox * (size_t)p->stride_w;
-    return input + (((size_t)b * (size_t)p->in_h + iy) * (size_t)p->in_w + ix) * (size_t)p->in_c;
-}
-
 mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const int8_t *weights,
                              const int32_t *table, int8_t *output)
 {
@@ -45,8 +34,8 @@ mk_status mk_conv_1x1_s8_mve(const mk_conv_params *p, const int8_t *input, const
             xa = input + (size_t)px * (size_t)p->in_c;
             xb = two ? xa + p->in_c : xa;
         } else {
-            xa = mk_mve_pixel_1x1(p, input, px);
-            xb = two ? mk_mve_pixel_1x1(p, input, px + 1) : xa;
+            xa = mk_conv_pixel_1x1(p, input, px);
+            xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
         }
         mk_mve_gemm_rows(p, &args, fast, xa, xb, two, output + (size_t)px * (size_t)p->out_c);
     }
