@@ -203,4 +203,24 @@ static inline int32_t mk_pair16(int32_t v)
     return (int32_t)(((uint32_t)v & 0xFFFFu) | ((uint32_t)v << 16));
 }
 
+/* All four bytes set to the low byte of v: an int8 bound (act_min, act_max, a zero point) for the per-byte ops. */
+static inline int32_t mk_splat8(int32_t v)
+{
+    return (int32_t)(((uint32_t)v & 0xFFu) * 0x01010101u);
+}
+
+/* Per-byte signed max(a, b) and min(a, b): SSUB8 sets GE where a >= b, SEL picks by it. Clamping four int8 to
+ * [lo, hi] is mk_min8(mk_max8(v, mk_splat8(lo)), mk_splat8(hi)). */
+static inline int32_t mk_max8(int32_t a, int32_t b)
+{
+    (void)__ssub8(a, b);
+    return (int32_t)__sel((uint32_t)a, (uint32_t)b);
+}
+
+static inline int32_t mk_min8(int32_t a, int32_t b)
+{
+    (void)__ssub8(a, b);
+    return (int32_t)__sel((uint32_t)b, (uint32_t)a);
+}
+
 #endif /* MK_DSP_COMPAT_H */

@@ -31,8 +31,7 @@ mk_status mk_add_lut_s8_dsp(const mk_add_params *p, const int8_t *input1, const 
     const int32_t m = table[512], rnd = table[513], rsh = table[514];
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t clamp = lo > -128 || hi < 127;
-    const int32_t lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
-    const int32_t hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
+    const int32_t lo4 = mk_splat8(lo), hi4 = mk_splat8(hi);
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const uint32_t a = (uint32_t)mk_read_s8x4(input1 + i), b = (uint32_t)mk_read_s8x4(input2 + i);

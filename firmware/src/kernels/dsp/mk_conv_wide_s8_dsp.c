@@ -305,7 +305,8 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
         }
         /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 - clamped in one go */
         uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
-        if (clamp) {
+        if (clamp) { /* mk_min8(mk_max8(v, lo4), hi4), spelled out: through the helpers GCC 12 moves this block
+                      * out of line and the unclamped path pays one more instruction per channel pair */
             (void)__ssub8((int32_t)v, lo4);
             v = __sel(v, (uint32_t)lo4);
             (void)__ssub8((int32_t)v, hi4);
@@ -347,8 +348,7 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
     const int direct = !one && !mk_wide_needs_im2col(p);  /* widen straight from the input */
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t clamp = lo > -128 || hi < 127;  /* ReLU-style ranges; the full int8 range is SSAT's alone */
-    const int32_t lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
-    const int32_t hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
+    const int32_t lo4 = mk_splat8(lo), hi4 = mk_splat8(hi);
     const int32_t out_c = p->out_c;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     for (int32_t px = 0; px < pixels; px += 2) {

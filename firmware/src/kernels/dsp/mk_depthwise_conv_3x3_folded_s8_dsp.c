@@ -292,8 +292,8 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
     run.n = p->out_w;
     run.pstep = p->stride_w * c_all - 4 * full;
     run.clamp = lo > -128 || hi < 127;
-    run.lo4 = (int32_t)(((uint32_t)lo & 0xFFu) * 0x01010101u);
-    run.hi4 = (int32_t)(((uint32_t)hi & 0xFFu) * 0x01010101u);
+    run.lo4 = mk_splat8(lo);
+    run.hi4 = mk_splat8(hi);
     const int32_t right = MK_MIN(p->in_w + p->pad_left, wp); /* first right padding column, if any */
     for (int32_t r = 0; r < 3 && right < wp; ++r) {
         memset(scratch + (size_t)r * srow + (size_t)right * pix, zp, (size_t)(wp - right) * pix);

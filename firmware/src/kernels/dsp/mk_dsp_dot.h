@@ -326,10 +326,7 @@ static inline uint32_t mk_dsp_bytes2(int32_t r0, int32_t r1)
 static inline void mk_dsp_store4(int8_t *out, uint32_t v, int32_t clamp, int32_t lo4, int32_t hi4)
 {
     if (clamp) {
-        (void)__ssub8((int32_t)v, lo4);
-        v = __sel(v, (uint32_t)lo4);
-        (void)__ssub8((int32_t)v, hi4);
-        v = __sel((uint32_t)hi4, v);
+        v = (uint32_t)mk_min8(mk_max8((int32_t)v, lo4), hi4);
     }
     mk_write_s8x4(out, (int32_t)v);
 }
@@ -361,7 +358,7 @@ static inline void mk_dsp_fill_small(int8_t *dst, int8_t value, size_t n)
         memset(dst, value, n);
         return;
     }
-    const int32_t word = (int32_t)(((uint32_t)(uint8_t)value) * 0x01010101u);
+    const int32_t word = mk_splat8(value);
     for (; n >= 4; n -= 4, dst += 4) {
         mk_write_s8x4(dst, word);
     }

@@ -5,24 +5,6 @@
 #include "mcukit/mk_kernels_dsp.h"
 #include "mcukit/mk_dsp_compat.h"
 
-static inline int32_t mk_splat8(int32_t v)
-{
-    return (int32_t)(((uint32_t)v & 0xFFu) * 0x01010101u);
-}
-
-/* Per-byte signed max(a, b) and min(a, b). */
-static inline int32_t mk_max8(int32_t a, int32_t b)
-{
-    (void)__ssub8(a, b);
-    return (int32_t)__sel((uint32_t)a, (uint32_t)b);
-}
-
-static inline int32_t mk_min8(int32_t a, int32_t b)
-{
-    (void)__ssub8(a, b);
-    return (int32_t)__sel((uint32_t)b, (uint32_t)a);
-}
-
 mk_status mk_max_pool_s8_dsp(const mk_pool_params *p, const int8_t *input, int8_t *output)
 {
     const size_t pix = (size_t)p->channels;
