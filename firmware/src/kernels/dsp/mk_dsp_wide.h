@@ -1,0 +1,148 @@
+/* Private to the DSP kernels that run GEMMs on int16 operands in the interleaved "wide" layout
+ * (mk_conv_wide_s8_dsp, mk_conv_wino_s8_dsp): the inner step over one block of a pixel pair and a channel pair,
+ * and the requantization of a channel pair's four accumulators.
+ *
+ * Layout of a block (docs/kernels.md): pixel rows a, b as the words {a02, a13, b02, b13}, channels c, c+1 as
+ * {w[c] 02, w[c] 13, w[c+1] 02, w[c+1] 13}; "02" is the halfword pair of elements 0 and 2 of 4 (SXTB16 order).
+ * The step and the epilogue use the caller's variables a0..a3 (a0, a1: channels c, c+1 for row a; a2, a3: row b).
+ */
+#ifndef MK_DSP_WIDE_H
+#define MK_DSP_WIDE_H
+
+#include "mk_dsp_dot.h"
+
+/* One block of a channel pair against the pixel pair: acc0/acc1 += channels c, c+1 . row a, acc2/acc3 the same for
+ * row b; x and w advance by one block. On DSP cores it is one asm block so that the loads are LDRD with
+ * post-increment (GCC split them into eight LDR, one instruction per 2 MACs more) and the twelve live values stay
+ * in registers: 4 LDRD + 8 SMLAD for 16 MACs. */
+#if MK_DSP_NATIVE
+#define MK_WIDE_STEP(w, x)                                                                                            \
+    do {                                                                                                              \
+        int32_t xa0_, xa1_, xb0_, xb1_, w0_, w1_;                                                                     \
+        __asm__("ldrd %[xa0], %[xa1], [%[x]], #8\n\t"                                                                  \
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                                    \
+                "smlad %[a0], %[w0], %[xa0], %[a0]\n\t"                                                                \
+                "smlad %[a0], %[w1], %[xa1], %[a0]\n\t"                                                                \
+                "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"                                                                  \
+                "smlad %[a2], %[w0], %[xb0], %[a2]\n\t"                                                                \
+                "smlad %[a2], %[w1], %[xb1], %[a2]\n\t"                                                                \
+                "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                                    \
+                "smlad %[a1], %[w0], %[xa0], %[a1]\n\t"                                                                \
+                "smlad %[a1], %[w1], %[xa1], %[a1]\n\t"                                                                \
+                "smlad %[a3], %[w0], %[xb0], %[a3]\n\t"                                                                \
+                "smlad %[a3], %[w1], %[xb1], %[a3]"                                                                     \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),             \
+                  [xa0] "=&r"(xa0_), [xa1] "=&r"(xa1_), [xb0] "=&r"(xb0_), [xb1] "=&r"(xb1_), [w0] "=&r"(w0_),      \
+                  [w1] "=&r"(w1_)                                                                                   \
+                :                                                                                                     \
+                : "memory");                                                                                          \
+    } while (0)
+#else
+#define MK_WIDE_STEP(w, x)                                                                                            \
+    do {                                                                                                              \
+        a0 = __smlad((w)[1], (x)[1], __smlad((w)[0], (x)[0], a0));                                                    \
+        a2 = __smlad((w)[1], (x)[3], __smlad((w)[0], (x)[2], a2));                                                    \
+        a1 = __smlad((w)[3], (x)[1], __smlad((w)[2], (x)[0], a1));                                                    \
+        a3 = __smlad((w)[3], (x)[3], __smlad((w)[2], (x)[2], a3));                                                    \
+        (x) += 4;                                                                                                     \
+        (w) += 4;                                                                                                     \
+    } while (0)
+#endif
+
+/* The same block with int8 weights (mk_conv_wide_w8_s8_dsp): each channel's 4 bytes are widened by two SXTB16 in
+ * the loop - 2 LDRD + 2 LDR + 4 SXTB16 + 8 SMLAD for 16 MACs instead of 4 LDRD + 8 SMLAD - for boards whose flash
+ * the int16 weights would crowd. w advances by 2 words per block. */
+#if MK_DSP_NATIVE
+#define MK_WIDE8_STEP(w, x)                                                                                           \
+    do {                                                                                                              \
+        int32_t xa0_, xa1_, xb0_, xb1_, wv_, wo_;                                                                     \
+        __asm__("ldrd %[xa0], %[xa1], [%[x]], #8\n\t"                                                                 \
+                "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"                                                                 \
+                "ldr %[wv], [%[w]], #4\n\t"                                                                           \
+                "sxtb16 %[wo], %[wv], ror #8\n\t"                                                                     \
+                "sxtb16 %[wv], %[wv]\n\t"                                                                             \
+                "smlad %[a0], %[wv], %[xa0], %[a0]\n\t"                                                               \
+                "smlad %[a0], %[wo], %[xa1], %[a0]\n\t"                                                               \
+                "smlad %[a2], %[wv], %[xb0], %[a2]\n\t"                                                               \
+                "smlad %[a2], %[wo], %[xb1], %[a2]\n\t"                                                               \
+                "ldr %[wv], [%[w]], #4\n\t"                                                                           \
+                "sxtb16 %[wo], %[wv], ror #8\n\t"                                                                     \
+                "sxtb16 %[wv], %[wv]\n\t"                                                                             \
+                "smlad %[a1], %[wv], %[xa0], %[a1]\n\t"                                                               \
+                "smlad %[a1], %[wo], %[xa1], %[a1]\n\t"                                                               \
+                "smlad %[a3], %[wv], %[xb0], %[a3]\n\t"                                                               \
+                "smlad %[a3], %[wo], %[xb1], %[a3]"                                                                     \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),             \
+                  [xa0] "=&r"(xa0_), [xa1] "=&r"(xa1_), [xb0] "=&r"(xb0_), [xb1] "=&r"(xb1_), [wv] "=&r"(wv_),      \
+                  [wo] "=&r"(wo_)                                                                                   \
+                :                                                                                                     \
+                : "memory");                                                                                          \
+    } while (0)
+#else
+#define MK_WIDE8_STEP(w, x)                                                                                           \
+    do {                                                                                                              \
+        const int32_t c0_ = (w)[0], c1_ = (w)[1];                                                                     \
+        const int32_t c0e_ = __sxtb16(c0_), c0o_ = mk_sxtb16_ror8(c0_);                                               \
+        const int32_t c1e_ = __sxtb16(c1_), c1o_ = mk_sxtb16_ror8(c1_);                                               \
+        a0 = __smlad(c0o_, (x)[1], __smlad(c0e_, (x)[0], a0));                                                        \
+        a2 = __smlad(c0o_, (x)[3], __smlad(c0e_, (x)[2], a2));                                                        \
+        a1 = __smlad(c1o_, (x)[1], __smlad(c1e_, (x)[0], a1));                                                        \
+        a3 = __smlad(c1o_, (x)[3], __smlad(c1e_, (x)[2], a3));                                                        \
+        (x) += 4;                                                                                                     \
+        (w) += 2;                                                                                                     \
+    } while (0)
+#endif
+
+/* Requantize a channel pair's four accumulators (a0, a2: channel c for rows a, b; a1, a3: channel c + 1) with
+ * their two table rows at *t, advance *t past them, and return the int8 results packed as the bytes
+ * {c row a, c+1 row a, c row b, c+1 row b}. Per output: MLA, SMMULR, two ADDs, ASR, SSAT (mk_dsp_rq8's arithmetic).
+ * On DSP cores one asm block: the table rows come in by LDRD with post-increment and everything stays in
+ * registers (GCC's version reloaded spilled loop state and took ~70 instructions per pair, this one 35). */
+#if MK_DSP_NATIVE
+#define MK_WIDE_RQ_CHANNEL(x, y)                                                                                      \
+    "ldrd %[b], %[s], [%[t]], #8\n\t"                                                                                 \
+    "ldrd %[m], %[r], [%[t]], #8\n\t"                                                                                 \
+    "ldr %[e], [%[t]], #4\n\t"                                                                                        \
+    "mla %[" x "], %[" x "], %[s], %[b]\n\t"                                                                          \
+    "mla %[" y "], %[" y "], %[s], %[b]\n\t"                                                                          \
+    "smmulr %[" x "], %[" x "], %[m]\n\t"                                                                             \
+    "smmulr %[" y "], %[" y "], %[m]\n\t"                                                                             \
+    "add %[s], %[r], %[" x "], lsl #1\n\t"                                                                            \
+    "add %[" x "], %[s], %[" x "], asr #31\n\t"                                                                       \
+    "add %[s], %[r], %[" y "], lsl #1\n\t"                                                                            \
+    "add %[" y "], %[s], %[" y "], asr #31\n\t"                                                                       \
+    "asr %[" x "], %[" x "], %[e]\n\t"                                                                                \
+    "asr %[" y "], %[" y "], %[e]\n\t"                                                                                \
+    "ssat %[" x "], #8, %[" x "]\n\t"                                                                                 \
+    "ssat %[" y "], #8, %[" y "]\n\t"
+
+static inline uint32_t mk_wide_epilogue(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t **t)
+{
+    const int32_t *tp = *t;
+    int32_t b, s, m, r, e;
+    __asm__(MK_WIDE_RQ_CHANNEL("a0", "a2") MK_WIDE_RQ_CHANNEL("a1", "a3")
+            "pkhbt %[a0], %[a0], %[a2], lsl #16\n\t"
+            "pkhbt %[a1], %[a1], %[a3], lsl #16\n\t"
+            "uxtb16 %[a0], %[a0]\n\t"
+            "uxtb16 %[a1], %[a1]\n\t"
+            "orr %[a0], %[a0], %[a1], lsl #8"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(tp), [b] "=&r"(b), [s] "=&r"(s),
+              [m] "=&r"(m), [r] "=&r"(r), [e] "=&r"(e)
+            :
+            : "memory");
+    *t = tp;
+    return (uint32_t)a0;
+}
+#else
+static inline uint32_t mk_wide_epilogue(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t **t)
+{
+    const int32_t *tp = *t;
+    *t = tp + 2 * MK_DSP_RQ_WORDS;
+    const uint32_t c0 = mk_dsp_bytes2(mk_dsp_rq8(a0, tp), mk_dsp_rq8(a2, tp)) & 0xFFFFu;
+    const uint32_t c1 = mk_dsp_bytes2(mk_dsp_rq8(a1, tp + MK_DSP_RQ_WORDS), mk_dsp_rq8(a3, tp + MK_DSP_RQ_WORDS));
+    /* c0: {c row a, c row b}; c1: {c+1 row a, c+1 row b} -> {c a, c+1 a, c b, c+1 b} */
+    return (c0 & 0xFFu) | ((c1 & 0xFFu) << 8) | ((c0 & 0xFF00u) << 8) | ((c1 & 0xFF00u) << 16);
+}
+#endif
+
+#endif /* MK_DSP_WIDE_H */
