@@ -38,7 +38,7 @@ from mcukit.plan import MemoryPlan, plan_memory
 # pixel addressing from the input pointer) and are tested on the host (portable, DSP) or on qemu-m55 (Helium).
 TILEABLE_CONV = ("mk_conv_s8", "mk_conv_s8_dsp", "mk_conv_im2col_s8_dsp", "mk_conv_1x1_s8_dsp",
                  "mk_conv_wide_s8_dsp", "mk_conv_wide_w8_s8_dsp", "mk_conv_s8_mve", "mk_conv_1x1_s8_mve",
-                 "mk_conv_im2col_s8_mve")
+                 "mk_conv_im2col_s8_mve", "mk_conv_wino_s8_dsp")
 # ADD kernels that, for same-shape inputs (bcast.dims == 1), only read bcast.shape[0] elements of each operand.
 TILEABLE_ADD = ("mk_add_s8", "mk_add_s8_dsp", "mk_add_lut_s8_dsp")
 

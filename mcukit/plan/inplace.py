@@ -36,6 +36,7 @@ RASTER_KERNELS: dict[str, int] = {
     "mk_conv_im2col_s8_dsp": 1,  # copies a pixel pair's windows to scratch, then writes the pair
     "mk_conv_wide_s8_dsp": 1,  # widens a pixel pair's windows into scratch, then writes the pair
     "mk_conv_wide_w8_s8_dsp": 1,  # the same loops on int8 weights
+    "mk_conv_wino_s8_dsp": 1,  # transforms two tiles (four pixels) into scratch before writing them; as the wide one
     "mk_conv_s8_mve": 0,
     "mk_conv_1x1_s8_mve": 1,  # pixel pairs like the DSP GEMMs (4 channels x 2 pixels per block)
     "mk_conv_im2col_s8_mve": 1,

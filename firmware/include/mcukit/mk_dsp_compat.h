@@ -135,6 +135,15 @@ static inline int32_t __uxtb16(int32_t a)
     return (int32_t)((uint32_t)a & 0x00FF00FFu);
 }
 
+/* SADD16: two modular halfword sums; GE bits as SSUB16's (set where a sum is >= 0). */
+static inline int32_t __sadd16(int32_t a, int32_t b)
+{
+    const uint32_t x = (uint32_t)a, y = (uint32_t)b;
+    const int32_t s0 = mk_compat_h(x, 0) + mk_compat_h(y, 0), s1 = mk_compat_h(x, 1) + mk_compat_h(y, 1);
+    mk_compat_ge = (s0 >= 0 ? 3u : 0u) | (s1 >= 0 ? 12u : 0u);
+    return (int32_t)mk_compat_pack16(s0, s1);
+}
+
 /* SSUB16: two modular halfword differences; GE[1:0] from the bottom one (a >= b), GE[3:2] from the top one, so
  * SEL then picks whole halfwords. */
 static inline int32_t __ssub16(int32_t a, int32_t b)

@@ -81,6 +81,43 @@ def wide_weight_layout(w: np.ndarray) -> np.ndarray:
     return words.reshape(-1).astype(np.uint32).view(np.int32)
 
 
+WINO_KERNEL = "mk_conv_wino_s8_dsp"  # Winograd F(2, 3) along the rows: 3-wide filters at stride 1, in_c % 4 == 0
+
+
+def wino_applies(filter_w: int, stride_w: int, dilation_w: int, in_c: int, out_w: int) -> bool:
+    """Shapes mk_conv_wino_s8_dsp takes and where it pays: two outputs of a row share a tile, so rows of one output
+    gain nothing; the input transform works on whole 4-channel blocks. (A depth 3 past a multiple of 4, padded with
+    a zero channel, lost: ResNet-8's 3-channel first layer went from 998,337 to 1,132,011 instructions on qemu-m4.)"""
+    return filter_w == 3 and stride_w == 1 and dilation_w == 1 and in_c % 4 == 0 and out_w >= 2
+
+
+def wino_weight_layout(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 weights with W = 3 -> the int32 words mk_conv_wino_s8_dsp reads: the transformed taps of every
+    filter row, U0 = 2 g0, U1 = g0 + g1 + g2, U2 = g0 - g1 + g2, U3 = -2 g2 (negated: the kernel only adds), each
+    position a k = H * I row in wide_weight_layout's block order, and per channel pair the four positions one after
+    the other (the order the kernel streams them). |U| <= 384 fits int16."""
+    g = np.asarray(w, dtype=np.int64)
+    g0, g1, g2 = g[:, :, 0, :], g[:, :, 1, :], g[:, :, 2, :]  # [out][filter row][in]
+    u = [2 * g0, g0 + g1 + g2, g0 - g1 + g2, -2 * g2]
+    out_c = g.shape[0]
+    per_pos = [wide_weight_layout(ui).reshape((out_c + 1) // 2, -1) for ui in u]  # [pair][words]
+    return np.concatenate(per_pos, axis=1).reshape(-1)
+
+
+def wino_rq_table(table: np.ndarray) -> np.ndarray:
+    """pad_rq_table(gemm_rq_table(...)) with the scale 2^lsh halved: the kernel's sums are twice the accumulators
+    (Winograd's 2 y) and lsh >= 1 always, so (2 y) 2^(lsh - 1) is the wide kernel's y 2^lsh exactly."""
+    rows = pad_rq_table(table).reshape(-1, 5).copy()
+    rows[:, 1] //= 2
+    return rows.reshape(-1)
+
+
+def wino_scratch_bytes(filter_h: int, in_c: int) -> int:
+    """Mirror of mk_conv_wino_s8_dsp_scratch_bytes(): four positions of an interleaved tile pair, 16 bytes per
+    4-channel block of each filter row."""
+    return filter_h * (in_c // 4) * 64
+
+
 def wide_w8_weight_layout(w: np.ndarray) -> np.ndarray:
     """OHWI int8 weights -> the int32 words mk_conv_wide_w8_s8_dsp reads: the padding of wide_weight_layout (rows to
     a multiple of 4, channels to even, with zeros), then per channel pair and 4-weight block the 4 bytes of channel

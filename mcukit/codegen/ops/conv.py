@@ -17,6 +17,7 @@ from mcukit.codegen.ops._isa import (
     MVE_IM2COL_KERNEL,
     WIDE_KERNEL,
     WIDE_W8_KERNEL,
+    WINO_KERNEL,
     conv_kernel,
     fold_input_offset,
     gemm_rq_table,
@@ -29,6 +30,10 @@ from mcukit.codegen.ops._isa import (
     wide_scratch_bytes,
     wide_w8_weight_layout,
     wide_weight_layout,
+    wino_applies,
+    wino_rq_table,
+    wino_scratch_bytes,
+    wino_weight_layout,
 )
 from mcukit.codegen.quantmath import activation_range_s8, quantize_multiplier
 from mcukit.errors import UnsupportedModelError
@@ -222,6 +227,13 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         if table is None:
             arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
             args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
+        elif options.wide_weights and wino_applies(fw, opts.stride_w, opts.dilation_w, ic, ow) and fic == ic:
+            # 3-wide rows at stride 1: Winograd F(2, 3), 4 products per 6 (transformed int16 weights, 4/3 the
+            # wide kernel's bytes; docs/kernels.md)
+            kernel = WINO_KERNEL
+            arrays += (CArray("w_wino", "int32_t", wino_weight_layout(wv)),
+                       CArray("rq_table", "int32_t", wino_rq_table(table)))
+            args = (args[0], array("w_wino"), array("rq_table"), args[3])
         else:  # int16 weights, or int8 ones widened in the loop where the board's flash is tight
             kernel = WIDE_KERNEL if options.wide_weights else WIDE_W8_KERNEL
             layout = wide_weight_layout(wv) if options.wide_weights else wide_w8_weight_layout(wv)
@@ -231,6 +243,9 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
     if kernel in (WIDE_KERNEL, WIDE_W8_KERNEL):
         args += (SCRATCH,)
         scratch = wide_scratch_bytes(fh, fw, ic, (fh, fw, pad_top, pad_left) == (1, 1, 0, 0))
+    elif kernel == WINO_KERNEL:
+        args += (SCRATCH,)
+        scratch = wino_scratch_bytes(fh, ic)
     elif kernel in IM2COL_KERNELS:
         args += (SCRATCH,)
         scratch = im2col_scratch_bytes(fh, fw, ic)
