@@ -1,7 +1,7 @@
-"""Stored models for the Winograd F(2, 3) conv kernel (mk_conv_wino_s8_dsp): 3-wide filters at stride 1 along the
-width with input depths that are multiples of 4 - odd and even output widths (the last tile's right output
-dropped), widths 2 and 3 (one or two tiles per row, tile pairs across row ends), filter heights 1, 2, 3, 5, stride 2 and
-dilation 2 along the height, 'same' and 'valid' padding, batch 2, odd channel counts (the padding channel), every
+"""Stored models for the Winograd F(4, 3) conv kernel (mk_conv_wino_s8_dsp): 3-wide filters at stride 1 along the
+width with input depths that are multiples of 4 - output widths that are not multiples of the 4-pixel tile (the
+last tile's missing outputs dropped), widths 3 and 5 (short tiles, tile pairs across row ends), filter heights 1,
+2, 3, 5, stride 2 and dilation 2 along the height, 'same' and 'valid' padding, batch 2, odd channel counts (the padding channel), every
 activation, per-tensor and per-channel weights, and ResNet-like 16/32/64-channel layers. Run once; needs TensorFlow.
 
     .venv/bin/python tests/host/gen_dsp_wino_models.py
@@ -35,9 +35,9 @@ SHAPES: tuple[tuple[int, int, int, int, int, str, int, int, int, str, bool], ...
     (6, 4, 1, 1, 1, "same", 16, 7, 2, "RELU", False),  # one filter row, batch 2, per-tensor
     (9, 6, 5, 2, 1, "same", 8, 4, 1, "NONE", True),  # filter height 5, stride 2 along the height
     (8, 5, 3, 1, 2, "same", 4, 3, 1, "RELU", True),  # dilation 2 along the height
-    (3, 3, 3, 1, 1, "same", 4, 2, 1, "RELU6", True),  # width 3: a full and a half tile per row
-    (4, 2, 3, 1, 1, "same", 8, 9, 1, "RELU", True),  # width 2: one tile per row, pairs across rows
-    (3, 4, 3, 1, 1, "valid", 20, 4, 1, "NONE", True),  # a single output row of 2
+    (3, 3, 3, 1, 1, "same", 4, 2, 1, "RELU6", True),  # width 3: one short tile per row, pairs across rows
+    (4, 5, 3, 1, 1, "same", 8, 9, 1, "RELU", True),  # width 5: a full tile and a 1-pixel one per row
+    (3, 5, 3, 1, 1, "valid", 20, 4, 1, "NONE", True),  # a single output row of 3
     (16, 16, 3, 1, 1, "same", 16, 16, 1, "RELU", True),  # ResNet-8's first stack
     (8, 8, 3, 1, 1, "same", 32, 32, 1, "NONE", True),
     (6, 6, 3, 1, 1, "same", 64, 10, 1, "RELU", True),  # k = 192

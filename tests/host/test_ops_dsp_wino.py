@@ -1,4 +1,4 @@
-"""The stored cases of the Winograd F(2, 3) conv kernel (tests/data/ops/dsp_wino, made by gen_dsp_wino_models.py):
+"""The stored cases of the Winograd F(4, 3) conv kernel (tests/data/ops/dsp_wino, made by gen_dsp_wino_models.py):
 odd and tiny widths, tile pairs across row ends, filter heights 1-5, stride and dilation along the height, batch 2,
 odd channel counts, every activation. Checked bit for bit against both references with the portable kernels and
 with the DSP kernels (host emulation of the intrinsics; the assembly runs on the emulated boards through

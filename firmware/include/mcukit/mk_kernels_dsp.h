@@ -102,10 +102,11 @@ mk_status mk_conv_wide_w8_s8_dsp(const mk_conv_params *p, const int8_t *input, c
                                  const int32_t *table, int8_t *output, int8_t *scratch);
 
 /* CONV_2D without groups, filter_w 3, stride_w 1, dilation_w 1, in_c a multiple of 4 (any filter_h, stride_h,
- * dilation_h, padding): Winograd F(2, 3) along the rows, exact (derivation in src/kernels/dsp/mk_conv_wino_s8_dsp.c).
- * `weights`: mcukit/codegen/ops/_isa.py wino_weight_layout (per channel pair the four transformed positions, each
- * filter_h * in_c int16 in the wide layout); `table`: wino_rq_table (mk_conv_wide_s8_dsp's table with the scale
- * halved, padded to an even channel count). scratch: mk_conv_wino_s8_dsp_scratch_bytes(p) bytes, 4-byte aligned.
+ * dilation_h, padding): Winograd F(4, 3) along the rows, exact (derivation in src/kernels/dsp/mk_conv_wino_s8_dsp.c).
+ * `weights`: mcukit/codegen/ops/_isa.py wino_weight_layout (per channel pair the six transformed positions, each
+ * filter_h * in_c int16 in the wide layout); `table`: wino_rq_table (mk_conv_wide_s8_dsp's table with the
+ * scale times the inverse of 3 modulo 2^32, padded to an even channel count). scratch:
+ * mk_conv_wino_s8_dsp_scratch_bytes(p) bytes, 4-byte aligned.
  * MK_ERR_ARG for other shapes, a NULL scratch or table, an activation range beyond int8. */
 size_t mk_conv_wino_s8_dsp_scratch_bytes(const mk_conv_params *p);
 mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,

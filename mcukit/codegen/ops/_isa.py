@@ -81,41 +81,49 @@ def wide_weight_layout(w: np.ndarray) -> np.ndarray:
     return words.reshape(-1).astype(np.uint32).view(np.int32)
 
 
-WINO_KERNEL = "mk_conv_wino_s8_dsp"  # Winograd F(2, 3) along the rows: 3-wide filters at stride 1, in_c % 4 == 0
+WINO_KERNEL = "mk_conv_wino_s8_dsp"  # Winograd F(4, 3) along the rows: 3-wide filters at stride 1, in_c % 4 == 0
 
 
-def wino_applies(filter_w: int, stride_w: int, dilation_w: int, in_c: int, out_w: int) -> bool:
-    """Shapes mk_conv_wino_s8_dsp takes and where it pays: two outputs of a row share a tile, so rows of one output
-    gain nothing; the input transform works on whole 4-channel blocks. (A depth 3 past a multiple of 4, padded with
-    a zero channel, lost: ResNet-8's 3-channel first layer went from 998,337 to 1,132,011 instructions on qemu-m4.)"""
-    return filter_w == 3 and stride_w == 1 and dilation_w == 1 and in_c % 4 == 0 and out_w >= 2
+def wino_applies(w: np.ndarray, stride_w: int, dilation_w: int, out_w: int) -> bool:
+    """Shapes mk_conv_wino_s8_dsp takes and where it pays (w: OHWI int8 weights): four outputs of a row share a
+    tile, so rows of fewer than three outputs gain nothing; the input transform works on whole 4-channel blocks (a
+    depth 3 past a multiple of 4, padded with a zero channel, lost with F(2, 3): ResNet-8's 3-channel first layer
+    went from 998,337 to 1,132,011 instructions on qemu-m4); and 24 y - the kernel's sums before the exact
+    division - must fit int32: 24 * 128 * sum|w| < 2^31 for every channel (raw int8 inputs)."""
+    _, _, fw, in_c = w.shape
+    if fw != 3 or stride_w != 1 or dilation_w != 1 or in_c % 4 != 0 or out_w < 3:
+        return False
+    sums = np.abs(np.asarray(w, dtype=np.int64)).reshape(w.shape[0], -1).sum(axis=1)
+    return bool(np.all(24 * 128 * sums < 1 << 31))
 
 
 def wino_weight_layout(w: np.ndarray) -> np.ndarray:
     """OHWI int8 weights with W = 3 -> the int32 words mk_conv_wino_s8_dsp reads: the transformed taps of every
-    filter row, U0 = 2 g0, U1 = g0 + g1 + g2, U2 = g0 - g1 + g2, U3 = -2 g2 (negated: the kernel only adds), each
-    position a k = H * I row in wide_weight_layout's block order, and per channel pair the four positions one after
-    the other (the order the kernel streams them). |U| <= 384 fits int16."""
+    filter row (scaled by 24 to be integer; the kernel's comment has the derivation) U0 = 6 g0, U1 = -4 (g0 + g1 +
+    g2), U2 = -4 (g0 - g1 + g2), U3 = g0 + 2 g1 + 4 g2, U4 = g0 - 2 g1 + 4 g2, U5 = 24 g2, each position a k = H * I
+    row in wide_weight_layout's block order, and per channel pair the six positions one after the other (the order
+    the kernel streams them). |U| <= 3072 fits int16."""
     g = np.asarray(w, dtype=np.int64)
     g0, g1, g2 = g[:, :, 0, :], g[:, :, 1, :], g[:, :, 2, :]  # [out][filter row][in]
-    u = [2 * g0, g0 + g1 + g2, g0 - g1 + g2, -2 * g2]
+    u = [6 * g0, -4 * (g0 + g1 + g2), -4 * (g0 - g1 + g2), g0 + 2 * g1 + 4 * g2, g0 - 2 * g1 + 4 * g2, 24 * g2]
     out_c = g.shape[0]
     per_pos = [wide_weight_layout(ui).reshape((out_c + 1) // 2, -1) for ui in u]  # [pair][words]
     return np.concatenate(per_pos, axis=1).reshape(-1)
 
 
 def wino_rq_table(table: np.ndarray) -> np.ndarray:
-    """pad_rq_table(gemm_rq_table(...)) with the scale 2^lsh halved: the kernel's sums are twice the accumulators
-    (Winograd's 2 y) and lsh >= 1 always, so (2 y) 2^(lsh - 1) is the wide kernel's y 2^lsh exactly."""
-    rows = pad_rq_table(table).reshape(-1, 5).copy()
-    rows[:, 1] //= 2
-    return rows.reshape(-1)
+    """pad_rq_table(gemm_rq_table(...)) with the scale 2^lsh multiplied by the inverse of 3 modulo 2^32: the kernel
+    feeds 3 y (its sums are 24 y, shifted right by 3) to the wide epilogue, and (3 y) (2^lsh 3^-1) = y 2^lsh modulo
+    2^32, exact because the table's precondition keeps y 2^lsh + bias' in int32."""
+    rows = pad_rq_table(table).reshape(-1, 5).astype(np.int64)
+    rows[:, 1] = (rows[:, 1] * pow(3, -1, 1 << 32)) % (1 << 32)
+    return rows.reshape(-1).astype(np.uint32).view(np.int32)
 
 
 def wino_scratch_bytes(filter_h: int, in_c: int) -> int:
-    """Mirror of mk_conv_wino_s8_dsp_scratch_bytes(): four positions of an interleaved tile pair, 16 bytes per
+    """Mirror of mk_conv_wino_s8_dsp_scratch_bytes(): six positions of an interleaved tile pair, 16 bytes per
     4-channel block of each filter row."""
-    return filter_h * (in_c // 4) * 64
+    return filter_h * (in_c // 4) * 96
 
 
 def wide_w8_weight_layout(w: np.ndarray) -> np.ndarray:

@@ -227,8 +227,8 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         if table is None:
             arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
             args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
-        elif options.wide_weights and wino_applies(fw, opts.stride_w, opts.dilation_w, ic, ow) and fic == ic:
-            # 3-wide rows at stride 1: Winograd F(2, 3), 4 products per 6 (transformed int16 weights, 4/3 the
+        elif options.wide_weights and fic == ic and wino_applies(wv, opts.stride_w, opts.dilation_w, ow):
+            # 3-wide rows at stride 1: Winograd F(4, 3), 6 products per 12 (transformed int16 weights, twice the
             # wide kernel's bytes; docs/kernels.md)
             kernel = WINO_KERNEL
             arrays += (CArray("w_wino", "int32_t", wino_weight_layout(wv)),

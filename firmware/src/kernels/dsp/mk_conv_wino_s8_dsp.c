@@ -1,30 +1,37 @@
-/* CONV_2D with 3-wide filters at stride 1 along the width, as Winograd F(2, 3) along each filter row: two
- * neighbouring outputs of a row from 4 products per tap row and channel instead of 6. The arithmetic is integer
- * and exact, so the accumulators equal the direct convolution's bit for bit.
+/* CONV_2D with 3-wide filters at stride 1 along the width, as Winograd F(4, 3) along each filter row: four
+ * neighbouring outputs of a row from 6 products per tap row and channel instead of 12. The arithmetic is integer and
+ * exact, so the accumulators equal the direct convolution's bit for bit.
  *
- * The identity (d0..d3: four neighbouring input columns, g0..g2: the three taps of one filter row):
- *   m0 = (d0 - d2) 2 g0,  m1 = (d1 + d2)(g0 + g1 + g2),  m2 = (d2 - d1)(g0 - g1 + g2),  m3 = (d1 - d3) 2 g2
- *   m0 + m1 + m2 = 2 (d0 g0 + d1 g1 + d2 g2),   m1 - m2 - m3 = 2 (d1 g0 + d2 g1 + d3 g2)
+ * The identity (d0..d5: six neighbouring input columns, g0..g2: the three taps of one filter row; the interpolation
+ * points 0, 1, -1, 2, -2 and infinity, with the filter transform scaled by 24 so that it is integer):
+ *   V0 = 4 d0 - 5 d2 + d4            U0 = 6 g0
+ *   V1 = d3 + d4 - 4 (d1 + d2)       U1 = -4 (g0 + g1 + g2)
+ *   V2 = d4 - d3 + 4 (d1 - d2)       U2 = -4 (g0 - g1 + g2)
+ *   V3 = d4 - d2 + 2 (d3 - d1)       U3 = g0 + 2 g1 + 4 g2
+ *   V4 = d4 - d2 - 2 (d3 - d1)       U4 = g0 - 2 g1 + 4 g2
+ *   V5 = d5 - d3 - 4 (d3 - d1)       U5 = 24 g2
+ *   with m_j = V_j U_j:  24 y0 = m0 + m1 + m2 + m3 + m4,       24 y1 = m1 - m2 + 2 (m3 - m4),
+ *                        24 y2 = m1 + m2 + 4 (m3 + m4),       24 y3 = m1 - m2 + 8 (m3 - m4) + m5.
  * Summed over the filter rows and input channels, each m_j is one GEMM row of k = filter_h * in_c products: the
- * code generator stores the transformed weights U_j (2 g0, g0 + g1 + g2, g0 - g1 + g2, -2 g2: the last negated so
- * that the loop only adds) as int16 in the wide layout, and this kernel transforms the input windows of two tiles
- * (a tile = two neighbouring output pixels of a row) into the matching int16 rows V_j in `scratch`, then runs the
- * wide GEMM step (mk_dsp_wide.h) over all four positions in one stream per channel pair, keeping the sums it needs:
- *   after V0: R = m0;  after V1: P = m0 + m1;  after V2: the sum is m0 + m1 + m2 = 2 y0;  then the sum restarts
- *   at 2P - R - 2 y0 = m1 - m2, and V3 with -U3 subtracts m3: 2 y1.
- * The doubled sums go straight into the wide epilogue with a table whose scale 2^lsh is halved (lsh >= 1 always):
- * (2 y) 2^(lsh - 1) = y 2^lsh, no extra shift.
+ * code generator stores U_j as int16 in the wide layout (mcukit/codegen/ops/_isa.py wino_weight_layout), this
+ * kernel transforms the input windows of two tiles (a tile = four neighbouring output pixels of a row) into the
+ * matching int16 rows V_j in `scratch` and runs the wide GEMM step (mk_dsp_wide.h) over the six positions per
+ * channel pair. 24 y is exactly divisible by 8: 3 y = (24 y) >> 3 goes into the wide epilogue, whose table scale
+ * 2^lsh the generator multiplied by the inverse of 3 modulo 2^32, so (3 y) (2^lsh / 3) = y 2^lsh modulo 2^32 - and
+ * the table's precondition keeps y 2^lsh + bias in int32, so it is exact.
  *
  * Bounds: raw int8 inputs (the input offset is folded into the bias; padded taps are the zero point, as in the
- * wide kernel), so |V| <= 256 and |U| <= 384 fit int16; 2 y fits int32 because the table's precondition bounds
- * y 2^lsh by 2^30. Sums in between may wrap: the arithmetic is modulo 2^32 and the result is exact.
+ * wide kernel), so |V| <= 1280 and |U| <= 3072 fit int16; the generator checks 24 * 128 * sum|w| < 2^31 per channel
+ * so that 24 y fits int32. Sums in between may wrap: the arithmetic is modulo 2^32 and the result exact.
  *
- * Access order: two tiles (four output pixels, possibly across a row end) are transformed into scratch, then all
- * their outputs are written channel pair by channel pair: in place, output pixel p is written while no window
- * after p + 3 has been read. scratch: mk_conv_wino_s8_dsp_scratch_bytes(p). */
+ * Access order: two tiles (up to eight output pixels, possibly across a row end) are transformed into scratch, then
+ * all their outputs are written channel pair by channel pair. scratch: mk_conv_wino_s8_dsp_scratch_bytes(p). */
 #include "mcukit/mk_kernels_dsp.h"
 #include "mk_dsp_dot.h"
 #include "mk_dsp_wide.h"
+
+#define MK_WINO_TILE 4 /* outputs per tile */
+#define MK_WINO_POS 6  /* transformed positions per tile */
 
 /* Blocks of 4 k-elements in one transformed row: filter_h * in_c / 4 (in_c is a multiple of 4). */
 static int32_t mk_wino_blocks(const mk_conv_params *p)
@@ -34,27 +41,39 @@ static int32_t mk_wino_blocks(const mk_conv_params *p)
 
 size_t mk_conv_wino_s8_dsp_scratch_bytes(const mk_conv_params *p)
 {
-    /* four positions, each an interleaved pair of tiles: 16 bytes per block */
-    return (size_t)mk_wino_blocks(p) * 64u;
+    /* six positions, each an interleaved pair of tiles: 16 bytes per block */
+    return (size_t)mk_wino_blocks(p) * (16u * MK_WINO_POS);
 }
 
-/* One block of 4 channels of the transform: the words d0..d3 of four neighbouring columns -> the halfword pairs of
- * V0..V3 (e = channels 0, 2 of the block, o = 1, 3: SXTB16 order) at q0..q3. */
-static inline __attribute__((always_inline)) void mk_wino_block(int32_t d0, int32_t d1, int32_t d2, int32_t d3,
-                                                               int32_t *q0, int32_t *q1, int32_t *q2, int32_t *q3)
+/* One lane of the input transform: x0..x5 are the same halfword pair (channels 0, 2 or 1, 3 of a block) of six
+ * neighbouring columns; V0..V5 go to q[0], q[pos], ..., q[5 pos]. Products by 2 and 4 are additions (SADD16 has no
+ * shifting form); no lane overflows (|V| <= 1280). */
+static inline __attribute__((always_inline)) void mk_wino_lane(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
+                                                              int32_t x4, int32_t x5, int32_t *q, int32_t pos)
 {
-    const int32_t e1 = __sxtb16(d1), o1 = mk_sxtb16_ror8(d1), e2 = __sxtb16(d2), o2 = mk_sxtb16_ror8(d2);
-    q0[0] = __ssub16(__sxtb16(d0), e2);
-    q0[1] = __ssub16(mk_sxtb16_ror8(d0), o2);
-    q1[0] = __sadd16(e1, e2);
-    q1[1] = __sadd16(o1, o2);
-    q2[0] = __ssub16(e2, e1);
-    q2[1] = __ssub16(o2, o1);
-    q3[0] = __ssub16(e1, __sxtb16(d3));
-    q3[1] = __ssub16(o1, mk_sxtb16_ror8(d3));
+    const int32_t p = __ssub16(x4, x2), r = __ssub16(x3, x1), r2 = __sadd16(r, r);
+    const int32_t t = __ssub16(x0, x2), t2 = __sadd16(t, t);
+    const int32_t u = __sadd16(x1, x2), u2 = __sadd16(u, u);
+    const int32_t w = __ssub16(x1, x2), w2 = __sadd16(w, w);
+    q[0] = __sadd16(__sadd16(t2, t2), p);
+    q[pos] = __ssub16(__sadd16(x4, x3), __sadd16(u2, u2));
+    q[2 * pos] = __sadd16(__ssub16(x4, x3), __sadd16(w2, w2));
+    q[3 * pos] = __sadd16(p, r2);
+    q[4 * pos] = __ssub16(p, r2);
+    q[5 * pos] = __ssub16(__ssub16(x5, x3), __sadd16(r2, r2));
 }
 
-/* Tile `tile` (raster order over batch, output row, column pair) transformed into rows V0..V3 of its half of the
+/* One block of 4 channels: the words d0..d5 of six neighbouring columns -> V0..V5 (both lanes) from q. */
+static inline __attribute__((always_inline)) void mk_wino_block(const int32_t d[MK_WINO_POS], int32_t *q,
+                                                               int32_t pos)
+{
+    mk_wino_lane(__sxtb16(d[0]), __sxtb16(d[1]), __sxtb16(d[2]), __sxtb16(d[3]), __sxtb16(d[4]), __sxtb16(d[5]), q,
+                 pos);
+    mk_wino_lane(mk_sxtb16_ror8(d[0]), mk_sxtb16_ror8(d[1]), mk_sxtb16_ror8(d[2]), mk_sxtb16_ror8(d[3]),
+                 mk_sxtb16_ror8(d[4]), mk_sxtb16_ror8(d[5]), q + 1, pos);
+}
+
+/* Tile `tile` (raster order over batch, output row, column quad) transformed into rows V0..V5 of its half of the
  * interleaved pair: dst is word 0 (tile a) or word 2 (tile b) of block 0 of V0; positions are `pos` words apart.
  * Columns outside the image read the zero point (pad4: a word of it), which then does not advance. */
 static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t tile, int32_t tiles_w,
@@ -62,45 +81,42 @@ static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t t
 {
     const int32_t tx = tile % tiles_w, rest = tile / tiles_w;
     const int32_t oy = rest % p->out_h, b = rest / p->out_h;
-    const int32_t ix0 = 2 * tx - p->pad_left, iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = MK_WINO_TILE * tx - p->pad_left, iy0 = oy * p->stride_h - p->pad_top;
     const int32_t c4 = p->in_c / 4;
     const size_t ic = (size_t)p->in_c;
-    const int cols_in = ix0 >= 0 && ix0 + 3 < p->in_w;
+    const int cols_in = ix0 >= 0 && ix0 + MK_WINO_POS <= p->in_w;
     for (int32_t fy = 0; fy < p->filter_h; ++fy) {
         const int32_t iy = iy0 + fy * p->dilation_h;
         const int row_in = iy >= 0 && iy < p->in_h;
         const int8_t *row = input + ((size_t)b * (size_t)p->in_h + (size_t)(row_in ? iy : 0)) * (size_t)p->in_w * ic;
-        int32_t *q0 = dst + 4 * fy * c4, *q1 = q0 + pos, *q2 = q1 + pos, *q3 = q2 + pos;
-        if (row_in && cols_in) { /* the common case: four whole columns, one pointer each */
-            const int8_t *s0 = row + (size_t)ix0 * ic, *s1 = s0 + ic, *s2 = s1 + ic, *s3 = s2 + ic;
-            for (int32_t j = 0; j < c4; ++j, s0 += 4, s1 += 4, s2 += 4, s3 += 4, q0 += 4, q1 += 4, q2 += 4, q3 += 4) {
-                mk_wino_block(mk_read_s8x4(s0), mk_read_s8x4(s1), mk_read_s8x4(s2), mk_read_s8x4(s3), q0, q1, q2, q3);
+        int32_t *q = dst + 4 * fy * c4;
+        int32_t d[MK_WINO_POS];
+        if (row_in && cols_in) { /* the common case: six whole columns */
+            const int8_t *s = row + (size_t)ix0 * ic;
+            for (int32_t j = 0; j < c4; ++j, s += 4, q += 4) {
+                for (int32_t k = 0; k < MK_WINO_POS; ++k) {
+                    d[k] = mk_read_s8x4(s + (size_t)k * ic);
+                }
+                mk_wino_block(d, q, pos);
             }
             continue;
         }
-        const int8_t *c[4];
-        int32_t step[4];
-        for (int32_t j = 0; j < 4; ++j) {
-            const int32_t ix = ix0 + j;
+        const int8_t *c[MK_WINO_POS];
+        int32_t step[MK_WINO_POS];
+        for (int32_t k = 0; k < MK_WINO_POS; ++k) {
+            const int32_t ix = ix0 + k;
             const int in = row_in && ix >= 0 && ix < p->in_w;
-            c[j] = in ? row + (size_t)ix * ic : pad4;
-            step[j] = in ? 4 : 0;
+            c[k] = in ? row + (size_t)ix * ic : pad4;
+            step[k] = in ? 4 : 0;
         }
-        for (int32_t j = 0; j < c4; ++j, q0 += 4, q1 += 4, q2 += 4, q3 += 4) {
-            mk_wino_block(mk_read_s8x4(c[0]), mk_read_s8x4(c[1]), mk_read_s8x4(c[2]), mk_read_s8x4(c[3]), q0, q1, q2,
-                          q3);
-            c[0] += step[0];
-            c[1] += step[1];
-            c[2] += step[2];
-            c[3] += step[3];
+        for (int32_t j = 0; j < c4; ++j, q += 4) {
+            for (int32_t k = 0; k < MK_WINO_POS; ++k) {
+                d[k] = mk_read_s8x4(c[k]);
+                c[k] += step[k];
+            }
+            mk_wino_block(d, q, pos);
         }
     }
-}
-
-/* 2P - R - S modulo 2^32 (the sums may wrap; the result is exact). */
-static inline int32_t mk_wino_restart(int32_t p, int32_t r, int32_t s)
-{
-    return (int32_t)(2u * (uint32_t)p - (uint32_t)r - (uint32_t)s);
 }
 
 /* Runs n blocks of MK_WIDE_STEP from x and w on a0..a3 (two per iteration, as the wide kernel). */
@@ -116,8 +132,20 @@ static inline int32_t mk_wino_restart(int32_t p, int32_t r, int32_t s)
         }                                                                                                             \
     } while (0)
 
+/* The output transform of one (channel, tile) column of the six GEMM results m[j][i]: 3 y0..3 y3 into y[0..3][i]
+ * (modulo 2^32: the sums may wrap, the results are exact). */
+static inline void mk_wino_output(const int32_t m[MK_WINO_POS][4], int32_t i, int32_t y[MK_WINO_TILE][4])
+{
+    const uint32_t m1 = (uint32_t)m[1][i], m2 = (uint32_t)m[2][i], m3 = (uint32_t)m[3][i], m4 = (uint32_t)m[4][i];
+    const uint32_t s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+    y[0][i] = (int32_t)((uint32_t)m[0][i] + s12 + s34) >> 3;
+    y[1][i] = (int32_t)(d12 + 2u * d34) >> 3;
+    y[2][i] = (int32_t)(s12 + 4u * s34) >> 3;
+    y[3][i] = (int32_t)(d12 + 8u * d34 + (uint32_t)m[5][i]) >> 3;
+}
+
 /* Clamp the four packed int8 results to [lo, hi] (ReLU-style ranges) and store them: bytes {c a, c+1 a, c b, c+1 b}
- * to out_a + oc and out_b + oc (out_b NULL: no pixel b; last: the odd channel count's padding channel dropped). */
+ * to out_a + oc and out_b + oc (NULL: no such pixel; last: the odd channel count's padding channel dropped). */
 static inline void mk_wino_store(uint32_t v, int32_t clamp, int32_t lo4, int32_t hi4, int8_t *out_a, int8_t *out_b,
                                  int32_t oc, int last)
 {
@@ -142,6 +170,17 @@ static inline void mk_wino_store(uint32_t v, int32_t clamp, int32_t lo4, int32_t
     }
 }
 
+/* Output pixels of tile `tile`: out[k] = the k-th pixel of the tile, NULL past the row's end. */
+static void mk_wino_pixels(const mk_conv_params *p, int8_t *output, int32_t tile, int32_t tiles_w,
+                           int8_t *out[MK_WINO_TILE])
+{
+    const int32_t row = tile / tiles_w, x0 = MK_WINO_TILE * (tile % tiles_w);
+    int8_t *base = output + ((size_t)row * (size_t)p->out_w + (size_t)x0) * (size_t)p->out_c;
+    for (int32_t k = 0; k < MK_WINO_TILE; ++k) {
+        out[k] = x0 + k < p->out_w ? base + (size_t)k * (size_t)p->out_c : NULL;
+    }
+}
+
 mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, const int32_t *weights,
                               const int32_t *table, int8_t *output, int8_t *scratch)
 {
@@ -150,57 +189,50 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
         return MK_ERR_ARG;
     }
     const int32_t nb = mk_wino_blocks(p);
-    const int32_t pos = 4 * nb;  /* words between the positions V0..V3 */
+    const int32_t pos = 4 * nb; /* words between the positions V0..V5 */
     int32_t *v = (int32_t *)(void *)scratch;
     const int32_t pad4 = mk_splat8(-p->input_offset);
     const int32_t lo4 = mk_splat8(p->act_min), hi4 = mk_splat8(p->act_max);
     const int32_t clamp = p->act_min > -128 || p->act_max < 127;
-    const int32_t out_c = p->out_c, out_w = p->out_w;
-    const int32_t tiles_w = (out_w + 1) / 2;
+    const int32_t out_c = p->out_c;
+    const int32_t tiles_w = (p->out_w + MK_WINO_TILE - 1) / MK_WINO_TILE;
     const int32_t tiles = p->batches * p->out_h * tiles_w;
+    static int8_t *const none[MK_WINO_TILE] = {NULL, NULL, NULL, NULL};
     for (int32_t tile = 0; tile < tiles; tile += 2) {
         const int two = tile + 1 < tiles;
+        int8_t *pa[MK_WINO_TILE], *pb[MK_WINO_TILE];
         mk_wino_tile(p, input, tile, tiles_w, (const int8_t *)&pad4, v, pos);
         mk_wino_tile(p, input, two ? tile + 1 : tile, tiles_w, (const int8_t *)&pad4, v + 2, pos);
-        /* output pixels: tile a at (row, 2 tx) and its right neighbour unless the row is odd and this its end */
-        int8_t *pa0, *pa1 = NULL, *pb0 = NULL, *pb1 = NULL;
-        {
-            const int32_t row = tile / tiles_w, tx = tile % tiles_w;
-            pa0 = output + ((size_t)row * (size_t)out_w + (size_t)(2 * tx)) * (size_t)out_c;
-            if (2 * tx + 1 < out_w) {
-                pa1 = pa0 + out_c;
-            }
-        }
+        mk_wino_pixels(p, output, tile, tiles_w, pa);
         if (two) {
-            const int32_t row = (tile + 1) / tiles_w, tx = (tile + 1) % tiles_w;
-            pb0 = output + ((size_t)row * (size_t)out_w + (size_t)(2 * tx)) * (size_t)out_c;
-            if (2 * tx + 1 < out_w) {
-                pb1 = pb0 + out_c;
-            }
+            mk_wino_pixels(p, output, tile + 1, tiles_w, pb);
+        } else {
+            memcpy(pb, none, sizeof pb);
         }
         const int32_t *w = weights;
         const int32_t *t = table;
         for (int32_t oc = 0; oc < out_c; oc += 2) {
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            int32_t m[MK_WINO_POS][4];
             const int32_t *x = v;
-            MK_WINO_RUN(nb);
-            const int32_t r0 = a0, r1 = a1, r2 = a2, r3 = a3;  /* m0 */
-            MK_WINO_RUN(nb);
-            const int32_t p0 = a0, p1 = a1, p2 = a2, p3 = a3;  /* m0 + m1 */
-            MK_WINO_RUN(nb);
-            const int32_t y0 = a0, y1 = a1, y2 = a2, y3 = a3;  /* 2 y0 = m0 + m1 + m2 */
-            a0 = mk_wino_restart(p0, r0, y0);
-            a1 = mk_wino_restart(p1, r1, y1);
-            a2 = mk_wino_restart(p2, r2, y2);
-            a3 = mk_wino_restart(p3, r3, y3);
-            MK_WINO_RUN(nb);  /* + (-U3) V3: 2 y1 */
-            const int32_t *t0 = t;
-            const uint32_t left = mk_wide_epilogue(y0, y1, y2, y3, &t);
-            t = t0;
-            const uint32_t right = mk_wide_epilogue(a0, a1, a2, a3, &t);
+            for (int32_t j = 0; j < MK_WINO_POS; ++j) {
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                MK_WINO_RUN(nb);
+                m[j][0] = a0;
+                m[j][1] = a1;
+                m[j][2] = a2;
+                m[j][3] = a3;
+            }
+            int32_t y[MK_WINO_TILE][4];
+            for (int32_t i = 0; i < 4; ++i) {
+                mk_wino_output(m, i, y);
+            }
             const int last = oc + 1 >= out_c;
-            mk_wino_store(left, clamp, lo4, hi4, pa0, pb0, oc, last);
-            mk_wino_store(right, clamp, lo4, hi4, pa1, pb1, oc, last);
+            const int32_t *t0 = t;
+            for (int32_t k = 0; k < MK_WINO_TILE; ++k) {
+                t = t0;
+                const uint32_t r = mk_wide_epilogue(y[k][0], y[k][1], y[k][2], y[k][3], &t);
+                mk_wino_store(r, clamp, lo4, hi4, pa[k], pb[k], oc, last);
+            }
         }
     }
     return MK_OK;
