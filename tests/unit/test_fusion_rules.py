@@ -53,7 +53,7 @@ def test_no_fusion_with_broadcast_or_second_reader() -> None:
 def test_planning_view_and_order() -> None:
     graph = _graph("block3x3_c8")
     calls = lower_all(graph, LowerOptions(isa=("dsp",)))
-    fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls), select=False)
+    fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls, chains=False), select=False)
     (f,) = fusions
     view, vcalls = planning_view(graph, calls, fusions)
     check_plan(view, vcalls, plan)
@@ -89,7 +89,7 @@ def test_check_plan_rejects_output_over_conv_input() -> None:
     """A plan that places the fused output over the conv's input (as if the input died at the conv) fails."""
     graph = _graph("block3x3_c8")
     calls = lower_all(graph, LowerOptions())
-    fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls), select=False)
+    fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls, chains=False), select=False)
     (f,) = fusions
     view, vcalls = planning_view(graph, calls, fusions)
     conv_in, out = graph.ops[f.conv].inputs[0], graph.ops[f.add].outputs[0]
