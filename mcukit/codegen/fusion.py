@@ -22,6 +22,17 @@ tests/host/test_fusion.py runs both modes through every host-built kernel agains
 
 Fused only when safe: the conv output has exactly one reader (the ADD, once), is no graph output, has the ADD's
 shape (no broadcasting) and the ADD's kernel and the conv's kernel are ones whose calls this module understands.
+
+Conv chains (row streaming). In a residual block y = conv2(conv1(x)) + skip the conv1 output y1 is, like the conv2
+output, read once, by conv2 only. With ConvAdd.pre = conv1 it is never a whole tensor either: before conv2's output
+row r, the fused op drops the line-buffer rows of y1 below row r's window, moves the rest to the buffer's front
+(row by row with memcpy: each source row lies at least one row above its destination) and computes the missing
+y1 rows up to the window's end, one conv1 call per row (out_h = 1, a whole row, pad or ptr mode as for tiles).
+The conv2 tile calls then read the line buffer as their input: in_h = the rows held, pad_top shifted so the window
+origin lands on the right buffer row, so taps outside the held rows are clipped exactly where the full map would
+clip them (the held rows are precisely the window's rows inside the map). row_schedule lists the rows per step;
+rows_safe decides whether the output may be written over x when the skip is x itself (docs/memory.md has the
+argument). plan_fused keeps the stream only where the arena would grow without it.
 """
 
 from __future__ import annotations
