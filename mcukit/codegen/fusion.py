@@ -504,8 +504,7 @@ def _pre_rows(graph: Graph, calls: Sequence[KernelCall], f: ConvAdd, subst_pre, 
         (f"                (void){pc.kernel}(&pp, {pre_in}, {pre_args}line + (size_t)(hi_done - lo_done) * {r}"
          f"{pre_scratch});"),
         "            }",
-        "            tp.in_h = hi - lo;" if f.mode == "pad" else "            (void)hi;",
     ]
     if f.mode == "pad":
-        lines.append("            tp.pad_top = lo - start;")
+        lines += ["            tp.in_h = hi - lo;", "            tp.pad_top = lo - start;"]
     return lines
