@@ -299,7 +299,9 @@ def planning_view(graph: Graph, calls: Sequence[KernelCall], fusions: Sequence[C
             consts += tuple(graph.ops[o].inputs[1:])
         ins = list(add.inputs)
         ins[f.conv_pos] = first.inputs[0]
-        inplace = (f.skip_pos, f.conv_pos) if f.over_input else (f.skip_pos,)
+        # the row-safety proof covers only a streamed block whose skip is x itself
+        proved = f.over_input and f.pre >= 0 and add.inputs[f.skip_pos] == first.inputs[0]
+        inplace = (f.skip_pos, f.conv_pos) if proved else (f.skip_pos,)
         ops[f.add] = dataclasses.replace(add, inputs=tuple(ins) + consts)
         new_calls[f.add] = dataclasses.replace(calls[f.add], inplace_inputs=tuple(sorted(inplace)),
                                                scratch_bytes=fused_scratch(graph, calls, f)[1])

@@ -282,3 +282,19 @@ def test_select_drops_the_stream_where_it_does_not_pay() -> None:
             plain = dataclasses.replace(f, pre=-1, pre_out=-1, pre_mode="", rows=0, over_input=False)
             other = tuple(plain if g == f else g for g in fusions)
             assert plan_fused(graph, calls, other, select=False, widen=False)[1].arena_bytes > plan.arena_bytes
+
+
+def test_over_input_needs_a_stream_over_its_own_skip() -> None:
+    """over_input set where no row proof applies (a plain pair whose skip is the conv input, a chain whose skip is
+    another tensor) declares nothing: the view stays as without it."""
+    graph = _graph("self_skip")
+    calls = lower_all(graph, LowerOptions())
+    (f,) = find_conv_add(graph, calls)
+    (_, vcalls) = planning_view(graph, calls, (dataclasses.replace(f, over_input=True),))
+    assert vcalls[f.add].inplace_inputs == (f.skip_pos,)
+    graph = _graph("valid5x5")
+    calls = lower_all(graph, LowerOptions())
+    (f,) = find_conv_add(graph, calls)
+    assert f.pre >= 0 and graph.ops[f.add].inputs[f.skip_pos] != graph.ops[f.pre].inputs[0]
+    (_, vcalls) = planning_view(graph, calls, (dataclasses.replace(f, over_input=True),))
+    assert vcalls[f.add].inplace_inputs == (f.skip_pos,)
