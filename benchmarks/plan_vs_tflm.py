@@ -4,7 +4,8 @@
 
 Without arguments, the example models (examples/*.h5) are quantized with mcukit.quantize (cached) and measured.
 Columns:
-  mcukit  - arena bytes of the generated C (activations + scratch, offline plan; the exact RAM it declares)
+  mcukit  - arena bytes of the generated C (activations + scratch, offline plan with the conv fusions of
+            mcukit.codegen.fusion, portable kernels; the exact RAM it declares)
   naive   - every activation and scratch buffer in its own 16-byte aligned slot
   tflm    - the smallest arena TFLite Micro's host interpreter runs the model in (mcukit.reference.tflm_arena_bytes;
             it includes TFLM's own bookkeeping, laid out for a 64-bit host)
@@ -35,12 +36,13 @@ class Row:
 
 
 def measure(name: str, model: bytes) -> Row:
+    from mcukit.codegen.fusion import find_conv_add, plan_fused, planning_view
     from mcukit.codegen.generate import lower_all
     from mcukit.codegen.kernel_call import LowerOptions
     from mcukit.codegen.ops import supported_kinds
     from mcukit.errors import McukitError
     from mcukit.ir.reader import parse_tflite
-    from mcukit.plan import check_plan, plan_memory
+    from mcukit.plan import check_plan
 
     graph = parse_tflite(model, name=name)
     mk = naive = tflm = tflm_act = None
@@ -50,8 +52,8 @@ def measure(name: str, model: bytes) -> Row:
         note = "no lowering for " + ", ".join(missing)
     else:
         calls = lower_all(graph, LowerOptions())
-        plan = plan_memory(graph, calls)
-        check_plan(graph, calls, plan)
+        fusions, plan = plan_fused(graph, calls, find_conv_add(graph, calls))  # the plan generate() uses
+        check_plan(*planning_view(graph, calls, fusions), plan)
         mk, naive = plan.arena_bytes, plan.naive_bytes
     try:
         from mcukit.reference import tflm_arena_bytes

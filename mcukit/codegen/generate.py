@@ -161,6 +161,7 @@ def render(
     name = model_name or graph.name
     fused_conv = {f.conv: f for f in fusions}
     fused_add = {f.add: f for f in fusions}
+    fused_pre = {f.pre: f for f in fusions if f.pre >= 0}  # streamed row by row inside the conv's layer
     roots = alias_roots(graph, calls)
 
     # Constant symbols: only those some call references (through an alias chain, the root's data).
@@ -232,7 +233,7 @@ def render(
             return _PLACEHOLDER.sub(repl, text)
 
         substs[op.index] = subst
-        fused = op.index in fused_conv or op.index in fused_add  # args refer to the unplanned conv output
+        fused = op.index in fused_conv or op.index in fused_add or op.index in fused_pre  # args refer to the unplanned conv output
         layers.append({
             "index": op.index,
             "kind": op.kind,
@@ -248,13 +249,15 @@ def render(
             "args": [] if fused else [subst(a) for a in call.args],
             "body": [],
             "fused_with": fused_conv[op.index].add if op.index in fused_conv else
-            fused_add[op.index].conv if op.index in fused_add else None,
+            fused_add[op.index].conv if op.index in fused_add else
+            fused_pre[op.index].conv if op.index in fused_pre else None,
         })
     for layer in layers:
         f = fused_conv.get(layer["index"])
         if f is not None:  # the whole fused op runs inside the conv's layer markers (its place in the order)
             layer["body"] = fused_body(graph, calls, f, substs[f.conv], substs[f.add],
-                                       f"((int8_t *)(mk_arena + {plan.scratch[f.add][0]}))")
+                                       f"((int8_t *)(mk_arena + {plan.scratch[f.add][0]}))",
+                                       substs.get(f.pre))
 
     io_in = tuple(_io(graph, t) for t in graph.inputs)
     io_out = tuple(_io(graph, t) for t in graph.outputs)

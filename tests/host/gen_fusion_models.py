@@ -8,7 +8,10 @@ conv output: 3x3 SAME blocks (pad-mode tiles, window clipping at every border), 
 input depths that are and are not multiples of 4 (the wide GEMM's direct and im2col paths), stride 2 with a 1x1
 projection shortcut (ptr-mode tiles), a 5x5 VALID conv added to two 3x3 VALID ones, a grouped conv, a block whose skip
 is the conv's own input (fused, but the output cannot go in place), and a conv whose output is also a model output
-(must not be fused). tests/host/test_fusion.py checks them on the host; tests/unit/test_fusion_rules.py reads them.
+(must not be fused), and conv -> conv -> ADD chains streamed row by row (a 5x5 first conv that rules out writing over
+the skip, 1x1 convs on both ends, a stride-2 first conv with a 5x5 second one, a stride-2 VALID second conv; the
+converter turns dilated convs into SPACE_TO_BATCH_ND, so dilated rows are covered by the unit tests only).
+tests/host/test_fusion.py checks them on the host; tests/unit/test_fusion_rules.py reads them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ CASES: dict[str, tuple[tuple[int, int, int], int]] = {
     "self_skip": ((7, 6, 4), 1),
     "conv_is_output": ((6, 6, 4), 0),
     "stride2_per_tensor": ((9, 13, 6), 1),
+    # conv -> conv -> ADD chains streamed row by row (ConvAdd.pre)
+    "chain5x5_self": ((8, 7, 3), 1),
+    "chain_1x1": ((6, 9, 5), 1),
+    "chain_s2_5x5": ((11, 10, 8), 1),
+    "chain_valid_s2": ((9, 10, 8), 1),
 }
 
 
@@ -88,6 +96,20 @@ def build(name: str, shape: tuple[int, int, int]) -> Any:
         s = conv(x, 8, 3, strides=2, act="relu")
         y = conv(s, 8, 3, padding="same")
         outputs = L.Add()([y, s])
+    elif name == "chain5x5_self":  # the first conv reads 2 rows back: the output cannot go over the skip
+        s = conv(x, 6, 3, act="relu")
+        y = conv(conv(s, 6, 5, act="relu"), 6, 3)
+        outputs = L.Add()([s, y])
+    elif name == "chain_1x1":  # 1x1 convs on both ends (ptr-mode rows and tiles), written over the skip
+        s = conv(x, 8, 3, act="relu")
+        y = conv(conv(s, 12, 1, act="relu"), 8, 1)
+        outputs = L.Add()([y, s])
+    elif name == "chain_s2_5x5":  # a stride-2 first conv, a 5x5 second (5-row window), skip not a conv
+        y = conv(conv(x, 8, 3, strides=2, act="relu"), 8, 5)
+        outputs = L.Add()([y, L.AveragePooling2D(2, padding="same")(x)])
+    elif name == "chain_valid_s2":  # a stride-2 VALID second conv: the window moves two rows, rows get dropped
+        y = conv(conv(x, 8, 3, act="relu"), 8, 3, strides=2, padding="valid")
+        outputs = L.Add()([L.MaxPooling2D(3, strides=2)(x), y])
     else:
         raise KeyError(name)
     return keras.Model(x, outputs)

@@ -107,3 +107,25 @@ def test_fusion_saves_the_conv_output() -> None:
         assert f.conv_out not in fused.plan.offsets
         assert f.conv_out in unfused.plan.offsets
         assert fused.arena_bytes < unfused.arena_bytes
+
+
+@pytest.mark.parametrize("isa_name", ["portable", "dsp"])
+def test_row_safety_is_needed(isa_name: str) -> None:
+    """The mutation the row analysis (fusion.rows_safe) guards against: chain5x5_self's output forced over the
+    skip, which its 5x5 first conv still reads a row behind, gives wrong bytes; the generator's plan does not."""
+    (case,) = [c for c in CASES if c["name"] == "chain5x5_self"]
+    model = _model(case)
+    graph = parse_tflite(model)
+    options = _options(isa_name, "tflm")
+    calls = lower_all(graph, options)
+    (f,) = find_conv_add(graph, calls)
+    assert f.pre >= 0 and not f.over_input
+    xs = random_inputs(model, 2, seed=5)
+    plain = load(generate(graph, options, fuse=False)).run(xs)
+    for over, should_match in ((False, True), (True, False)):
+        fusions, plan = plan_fused(graph, calls, (dataclasses.replace(f, over_input=over),), select=False,
+                                   widen=False)
+        x, out = graph.ops[f.pre].inputs[0], graph.ops[f.add].outputs[0]
+        assert (plan.offsets[out] == plan.offsets[x]) == over
+        got = load(render(graph, calls, plan, options, fusions=fusions)).run(xs)
+        assert all(np.array_equal(a, b) for a, b in zip(got, plain)) == should_match
