@@ -353,6 +353,7 @@ def summarise(built: BuiltFirmware, board: Board, measured: _Measured, mstats: A
     names = built.generated.layer_names
     layer_info = [{"index": i, "op": op.kind, "name": _layer_name(names, i, op.kind), "macs": mstats.layers[i].macs}
                   for i, op in enumerate(graph.ops)]
+    _merge_fused(layer_info, built.generated.fused)
     first = measured.results[0]
     device_counter = latency_summary([r.ticks for r in measured.results], first.counter_hz, first.counter_unit,
                                      board, icount=True)
@@ -362,6 +363,22 @@ def summarise(built: BuiltFirmware, board: Board, measured: _Measured, mstats: A
         out = _summarise_real(board, measured, layer_info)
     out["device_counter"] = device_counter
     return out
+
+
+def _merge_fused(layer_info: list[dict[str, Any]], fusions: Sequence[Any]) -> None:
+    """A fused block (codegen.fusion: conv + ADD, or conv -> conv + ADD streamed row by row) runs entirely inside
+    its conv's layer markers: that layer gets the block's MACs, the others none and a note where their work went,
+    so that MACs per cycle stay meaningful."""
+    for f in fusions:
+        carrier = layer_info[f.conv]
+        for member in (f.pre, f.add):
+            if member < 0:
+                continue
+            info = layer_info[member]
+            carrier["macs"] += info["macs"]
+            info["macs"] = 0
+            info["fused_into"] = f.conv
+            info["name"] = f"in #{f.conv}: {info['name']}"
 
 
 def _layer_name(names: Sequence[str], i: int, kind: str) -> str:
