@@ -17,7 +17,7 @@
 enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
-    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP, SC_CONV_WIDE_W8_DSP,
+    SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP, SC_CONV_WIDE_W8_DSP, SC_CONV_WINO_DSP,
     SC_KERNELS
 };
 
@@ -189,6 +189,103 @@ static void sc_wide_w8_forms(int32_t out_c, int32_t k)
                 sc_ww[o++] = (int32_t)word;
             }
         }
+    }
+}
+
+/* mk_conv_wino_s8_dsp's transformed weights (mirror of wino_weight_layout in mcukit/codegen/ops/_isa.py) from the
+ * OHWI sc_w with filter_w 3: per channel pair the six positions U0..U5 of every (filter row, input channel), each in
+ * the wide block order; and the table's scale times 3^-1 mod 2^32 (wino_rq_table). Returns 0 where the generator
+ * would not take the kernel (24 * 128 * sum|w| >= 2^31). Call after sc_rq_table. */
+static int32_t sc_wino_u(int32_t out_c, int32_t fh, int32_t ic, int32_t c, int32_t j, int32_t kk)
+{
+    if (c >= out_c) {
+        return 0;
+    }
+    const int8_t *g = sc_w + ((size_t)c * (size_t)fh + (size_t)(kk / ic)) * 3u * (size_t)ic + (size_t)(kk % ic);
+    const int32_t g0 = g[0], g1 = g[ic], g2 = g[2 * ic];
+    const int32_t u[6] = {6 * g0, -4 * (g0 + g1 + g2), -4 * (g0 - g1 + g2), g0 + 2 * g1 + 4 * g2,
+                          g0 - 2 * g1 + 4 * g2, 24 * g2};
+    return u[j];
+}
+
+static int sc_wino_forms(int32_t out_c, int32_t fh, int32_t ic)
+{
+    const int32_t kw = fh * ic, blocks = kw / 4;
+    for (int32_t c = 0; c < out_c; ++c) {
+        int64_t abs_sum = 0;
+        for (int32_t j = 0; j < 3 * kw; ++j) {
+            abs_sum += sc_w[c * 3 * kw + j] < 0 ? -sc_w[c * 3 * kw + j] : sc_w[c * 3 * kw + j];
+        }
+        if (24 * 128 * abs_sum >= (1LL << 31)) {
+            return 0;
+        }
+    }
+    int32_t o = 0;
+    for (int32_t c = 0; c < out_c; c += 2) {
+        for (int32_t j = 0; j < 6; ++j) {
+            for (int32_t b = 0; b < blocks; ++b) {
+                for (int32_t d = 0; d < 2; ++d) {
+                    for (int32_t h = 0; h < 2; ++h) {
+                        const uint32_t lo = (uint32_t)sc_wino_u(out_c, fh, ic, c + d, j, 4 * b + h) & 0xFFFFu;
+                        const uint32_t hi = (uint32_t)sc_wino_u(out_c, fh, ic, c + d, j, 4 * b + h + 2) & 0xFFFFu;
+                        sc_ww[o++] = (int32_t)(lo | (hi << 16));
+                    }
+                }
+            }
+        }
+    }
+    if (out_c % 2) {
+        memcpy(sc_rq + 5 * out_c, sc_rq + 5 * (out_c - 1), 5 * sizeof(int32_t));
+    }
+    for (int32_t c = 0; c < out_c + out_c % 2; ++c) {
+        sc_rq[5 * c + 1] = (int32_t)((uint32_t)sc_rq[5 * c + 1] * 0xAAAAAAABu);
+    }
+    return 1;
+}
+
+/* Shapes the Winograd kernel takes (3-wide filters at stride 1 along the width, in_c a multiple of 4), which the
+ * general draw below reaches about once in a hundred trials. */
+static void sc_conv_wino(void)
+{
+    mk_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.batches = sc_range(1, 2);
+    p.in_h = sc_range(1, 6);
+    p.in_w = sc_range(1, 11);
+    p.in_c = p.filter_in_c = 4 * sc_range(1, 4);
+    p.out_c = sc_range(1, 9);
+    p.filter_h = sc_range(1, 4);
+    p.filter_w = 3;
+    p.stride_h = sc_range(1, 2);
+    p.stride_w = 1;
+    p.dilation_h = sc_range(1, 2);
+    p.dilation_w = 1;
+    int same = (int)(sc_rand() & 1);
+    if (!same && ((p.filter_h - 1) * p.dilation_h + 1 > p.in_h || 3 > p.in_w)) {
+        same = 1;
+    }
+    p.out_h = sc_out_size(p.in_h, p.filter_h, p.stride_h, p.dilation_h, same, &p.pad_top);
+    p.out_w = sc_out_size(p.in_w, 3, 1, 1, same, &p.pad_left);
+    const int32_t n_in = p.batches * p.in_h * p.in_w * p.in_c;
+    const int32_t n_out = p.batches * p.out_h * p.out_w * p.out_c;
+    const int32_t k = p.filter_h * 3 * p.in_c;
+    if (n_in > SC_BUF || n_out > SC_BUF || p.out_c * k > SC_BUF) {
+        return;
+    }
+    p.input_offset = sc_range(-127, 128);
+    sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    p.multipliers = sc_mult;
+    p.shifts = sc_shift;
+    sc_fill(sc_in, n_in);
+    sc_fill(sc_w, p.out_c * k);
+    const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
+    (void)mk_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
+    sc_gemm_forms(p.out_c, k, bias, p.input_offset);
+    static int8_t scratch[4 * 6 * 16 * 4] MK_ALIGNED(8); /* filter_h <= 4, in_c <= 16 */
+    if (sc_rq_table(p.out_c, k, p.per_channel, p.output_offset) && sc_wino_forms(p.out_c, p.filter_h, p.in_c) &&
+        mk_conv_wino_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
+        memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */
+        sc_check(SC_CONV_WINO_DSP, mk_conv_wino_s8_dsp(&p, sc_in, sc_ww, sc_rq, sc_out, scratch), n_out);
     }
 }
 
@@ -557,6 +654,7 @@ int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
     }
     for (int32_t t = 0; t < trials; ++t) {
         sc_conv();
+        sc_conv_wino();
         sc_depthwise();
         sc_fc();
         sc_pool();
