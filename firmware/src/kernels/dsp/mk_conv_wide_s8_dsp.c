@@ -146,14 +146,25 @@ static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t
 }
 
 /* All channel pairs for the widened pixel pair `wide`: row a's outputs to out_a, row b's to out_b (NULL: only one
- * pixel); narrow: int8 weights (a compile-time constant in both callers, so each gets its own loop). */
+ * pixel); narrow: int8 weights (a compile-time constant in both callers, so each gets its own loop). The clamp to
+ * [act_min, act_max] is the caller's (one pass over the output). */
 static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *weights, const int32_t *wide,
                                                                int32_t blocks, const int32_t *t, int32_t out_c,
-                                                               int8_t *out_a, int8_t *out_b, int32_t clamp,
-                                                               int32_t lo4, int32_t hi4, const int narrow)
+                                                               int8_t *out_a, int8_t *out_b, const int narrow)
 {
     const int32_t *w = weights;
-    for (int32_t oc = 0; oc < out_c; oc += 2) {
+    int32_t oc = 0;
+    if (!narrow && blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
+        const int32_t pairs = out_c / 2;
+        const mk_wide_pairs_args args = {wide,         wide + 4 * blocks,           out_a,
+                                         out_b != NULL ? out_b : out_a, weights + 4 * blocks * pairs,
+                                         mk_wide_pairs_entry(blocks), weights,                      t};
+        mk_wide_pairs(&args);
+        oc = 2 * pairs;
+        w += 4 * blocks * pairs;
+        t += 2 * MK_DSP_RQ_WORDS * pairs;
+    }
+    for (; oc < out_c; oc += 2) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *x = wide;
         const int32_t *end = wide + 4 * blocks;
@@ -170,15 +181,8 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
                 MK_WIDE_STEP(w, x);
             }
         }
-        /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 - clamped in one go */
-        uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
-        if (clamp) { /* mk_min8(mk_max8(v, lo4), hi4), spelled out: through the helpers GCC 12 moves this block
-                      * out of line and the unclamped path pays one more instruction per channel pair */
-            (void)__ssub8((int32_t)v, lo4);
-            v = __sel(v, (uint32_t)lo4);
-            (void)__ssub8((int32_t)v, hi4);
-            v = __sel((uint32_t)hi4, v);
-        }
+        /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 */
+        const uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
         if (oc + 1 < out_c) {
             const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);
             memcpy(out_a + oc, &ha, 2);
@@ -191,6 +195,19 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
                 out_b[oc] = (int8_t)(v >> 16);
             }
         }
+    }
+}
+
+/* n int8 outputs clamped to [lo, hi] (lo4, hi4: the bounds in every byte), four per SSUB8/SEL pair. */
+static void mk_wide_clamp(int8_t *out, size_t n, int32_t lo4, int32_t hi4)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        mk_write_s8x4(out + i, mk_min8(mk_max8(mk_read_s8x4(out + i), lo4), hi4));
+    }
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    for (; i < n; ++i) {
+        out[i] = (int8_t)MK_CLAMP(out[i], lo, hi);
     }
 }
 
@@ -239,8 +256,10 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             mk_wide_rows(xa, xb, k, wide);
         }
         int8_t *out_a = output + (size_t)px * (size_t)out_c;
-        mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, clamp, lo4, hi4,
-                     narrow);
+        mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, narrow);
+    }
+    if (clamp) { /* after the GEMM, which then has no per-pair branch: ReLU-style ranges are rare past SSAT's */
+        mk_wide_clamp(output, (size_t)pixels * (size_t)out_c, lo4, hi4);
     }
     return MK_OK;
 }
