@@ -145,6 +145,92 @@ static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t
     }
 }
 
+/* Whether every window row is a whole number of blocks though taps start inside them (in_c not a multiple of 4,
+ * filter_w * in_c one; DS-CNN's first layer: in_c 1, 4 taps wide): mk_wide_window_rows widens such windows straight
+ * from the input, a block per LDR, instead of the int8 im2col copy. */
+static int mk_wide_row_blocks(const mk_conv_params *p)
+{
+    return !mk_wide_is_1x1(p) && p->in_c % 4 != 0 && p->dilation_w == 1 && (p->filter_w * p->in_c) % 4 == 0;
+}
+
+/* One block of a row of the interleaved pair from the int8 word v. */
+static inline int32_t *mk_wide_put1(int32_t *dst, int32_t v)
+{
+    dst[0] = __sxtb16(v);
+    dst[1] = mk_sxtb16_ror8(v);
+    return dst + 4;
+}
+
+/* The window of output pixel q into one row of the interleaved pair (as mk_wide_window), when mk_wide_row_blocks:
+ * a window row inside the image is filter_w * in_c contiguous bytes, read a word (unaligned) per block; rows
+ * above or below the image are the zero point (pad2); in a row cut by the left or right edge the blocks across
+ * the edge are the row's first or last word shifted, the zero point (pad) shifted in. */
+static void mk_wide_window_rows(const mk_conv_params *p, const int8_t *input, int32_t q, int8_t pad, int32_t pad2,
+                                int32_t *dst)
+{
+    const uint32_t pad4 = (uint32_t)mk_splat8(pad);
+    const int32_t c = p->in_c, nb = p->filter_w * p->in_c / 4, fh = p->filter_h, dh = p->dilation_h;
+    const int32_t in_h = p->in_h, n_row = p->in_w * c;
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const int whole_row = x0 >= 0 && x0 + p->filter_w <= p->in_w;
+    const size_t step = (size_t)dh * (size_t)n_row;
+    int32_t fy = 0, iy = oy * p->stride_h - p->pad_top;
+    for (; fy < fh && iy < 0; ++fy, iy += dh) { /* rows above the image */
+        for (int32_t j = 0; j < nb; ++j, dst += 4) {
+            dst[0] = pad2;
+            dst[1] = pad2;
+        }
+    }
+    if (fy < fh && iy < in_h) {
+        const int8_t *row = input + ((size_t)b * (size_t)in_h + (size_t)iy) * (size_t)n_row;
+        if (whole_row && nb == 1) { /* DS-CNN's first layer: a window row is one word */
+            const int8_t *src = row + (size_t)x0 * (size_t)c;
+            for (; fy < fh && iy < in_h; ++fy, iy += dh, src += step) {
+                dst = mk_wide_put1(dst, mk_read_s8x4(src));
+            }
+        } else if (whole_row) {
+            for (; fy < fh && iy < in_h; ++fy, iy += dh, row += step) {
+                const int8_t *src = row + (size_t)x0 * (size_t)c;
+                for (int32_t j = 0; j < nb; ++j, src += 4) {
+                    dst = mk_wide_put1(dst, mk_read_s8x4(src));
+                }
+            }
+        } else {
+            for (; fy < fh && iy < in_h; ++fy, iy += dh, row += step) {
+                /* cut by an edge: byte o of the run is inside the input row iff 0 <= o < n_row */
+                for (int32_t j = 0, o = x0 * c; j < nb; ++j, o += 4) {
+                    uint32_t v = pad4;
+                    if (o >= 0 && o + 4 <= n_row) {
+                        v = (uint32_t)mk_read_s8x4(row + o);
+                    } else if (o > -4 && o < n_row) {
+                        if (n_row >= 4 && o < 0) { /* the row's first word moved up past the -o padding bytes */
+                            const int32_t sh = -8 * o;
+                            v = ((uint32_t)mk_read_s8x4(row) << sh) | (pad4 & ((1u << sh) - 1u));
+                        } else if (n_row >= 4) { /* the row's last word moved down past the padding bytes */
+                            const int32_t sh = 8 * (o + 4 - n_row);
+                            v = ((uint32_t)mk_read_s8x4(row + n_row - 4) >> sh) | (pad4 & ~(0xFFFFFFFFu >> sh));
+                        } else { /* a row shorter than a word */
+                            for (int32_t i = 0; i < 4; ++i) {
+                                if (o + i >= 0 && o + i < n_row) {
+                                    v = (v & ~(0xFFu << (8 * i))) | ((uint32_t)(uint8_t)row[o + i] << (8 * i));
+                                }
+                            }
+                        }
+                    }
+                    dst = mk_wide_put1(dst, (int32_t)v);
+                }
+            }
+        }
+    }
+    for (; fy < fh; ++fy) { /* rows below the image */
+        for (int32_t j = 0; j < nb; ++j, dst += 4) {
+            dst[0] = pad2;
+            dst[1] = pad2;
+        }
+    }
+}
+
 /* All channel pairs for the widened pixel pair `wide`: row a's outputs to out_a, row b's to out_b (NULL: only one
  * pixel); narrow: int8 weights (a compile-time constant in both callers, so each gets its own loop). The clamp to
  * [act_min, act_max] is the caller's (one pass over the output). */
@@ -230,6 +316,7 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)pad) * 0x00010001u);
     const int direct = !one && !mk_wide_needs_im2col(p);  /* widen straight from the input */
+    const int row_blocks = mk_wide_row_blocks(p);          /* the same, a block per window-row word */
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t clamp = lo > -128 || hi < 127;  /* ReLU-style ranges; the full int8 range is SSAT's alone */
     const int32_t lo4 = mk_splat8(lo), hi4 = mk_splat8(hi);
@@ -242,6 +329,11 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             two = px + 1 < pixels;
             xa = mk_conv_pixel_1x1(p, input, px);
             xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
+        } else if (row_blocks) {
+            two = px + 1 < pixels;
+            mk_wide_window_rows(p, input, px, pad, pad2, wide);
+            mk_wide_window_rows(p, input, two ? px + 1 : px, pad, pad2, wide + 2);
+            xa = xb = NULL;
         } else if (direct) {
             two = px + 1 < pixels;
             mk_wide_window(p, input, px, pad2, wide);
