@@ -93,23 +93,62 @@ static inline int32_t *mk_wide_run(const int8_t *src, int32_t n, int32_t *dst)
     return dst;
 }
 
-/* Rows xa and xb of k bytes -> the interleaved widened pair; the bytes past k of the last block are zero. */
-static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t *dst)
+/* Rows xa and xb of k bytes -> the interleaved widened pair; the bytes past k of the last block are zero, or
+ * whatever the rows hold there when `padded` (im2col rows, allocated to the block end: the weights of those bytes
+ * are zero, and a word read costs less than two memcpy calls). */
+static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t *dst, int padded)
 {
     const int32_t n = k / 4;
-    if ((((uintptr_t)xa | (uintptr_t)xb) & 3u) == 0) { /* mk_wide_run's LDRD needs word-aligned rows */
+    if ((((uintptr_t)xa | (uintptr_t)xb) & 3u) == 0) { /* LDRD needs word-aligned rows */
+#if MK_DSP_NATIVE
+        /* both rows at once, two blocks per step: 2 LDRD, 8 SXTB16, 4 STRD with post-increment (two mk_wide_run
+         * calls took 20 instructions per two blocks with their loops) */
+        for (int32_t j = 0; j + 2 <= n; j += 2) {
+            int32_t ua, va, ub, vb, e, o;
+            __asm__("ldrd %[ua], %[va], [%[xa]], #8\n\t"
+                    "ldrd %[ub], %[vb], [%[xb]], #8\n\t"
+                    "sxtb16 %[e], %[ua]\n\t"
+                    "sxtb16 %[o], %[ua], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[ub]\n\t"
+                    "sxtb16 %[o], %[ub], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[va]\n\t"
+                    "sxtb16 %[o], %[va], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[vb]\n\t"
+                    "sxtb16 %[o], %[vb], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8"
+                    : [xa] "+r"(xa), [xb] "+r"(xb), [d] "+r"(dst), [ua] "=&r"(ua), [va] "=&r"(va), [ub] "=&r"(ub),
+                      [vb] "=&r"(vb), [e] "=&r"(e), [o] "=&r"(o)
+                    :
+                    : "memory");
+        }
+        if (n & 1) {
+            mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
+            xa += 4;
+            xb += 4;
+            dst += 4;
+        }
+#else
         (void)mk_wide_run(xa, n, dst);
         (void)mk_wide_run(xb, n, dst + 2);
+        xa += 4 * n;
+        xb += 4 * n;
+        dst += 4 * n;
+#endif
     } else {
-        for (int32_t j = 0; j < n; ++j) {
-            mk_wide_put(dst + 4 * j, mk_read_s8x4(xa + 4 * j), mk_read_s8x4(xb + 4 * j));
+        for (int32_t j = 0; j < n; ++j, xa += 4, xb += 4, dst += 4) {
+            mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
         }
     }
-    if (4 * n < k) {
+    if (4 * n < k && padded) {
+        mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
+    } else if (4 * n < k) {
         int32_t a = 0, b = 0;
-        memcpy(&a, xa + 4 * n, (size_t)(k - 4 * n));
-        memcpy(&b, xb + 4 * n, (size_t)(k - 4 * n));
-        mk_wide_put(dst + 4 * n, a, b);
+        memcpy(&a, xa, (size_t)(k - 4 * n));
+        memcpy(&b, xb, (size_t)(k - 4 * n));
+        mk_wide_put(dst, a, b);
     }
 }
 
@@ -150,7 +189,8 @@ static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t
  * from the input, a block per LDR, instead of the int8 im2col copy. */
 static int mk_wide_row_blocks(const mk_conv_params *p)
 {
-    return !mk_wide_is_1x1(p) && p->in_c % 4 != 0 && p->dilation_w == 1 && (p->filter_w * p->in_c) % 4 == 0;
+    return !mk_wide_is_1x1(p) && p->in_c % 4 != 0 && p->dilation_w == 1 && (p->filter_w * p->in_c) % 4 == 0 &&
+           p->in_w * p->in_c >= 4;
 }
 
 /* One block of a row of the interleaved pair from the int8 word v. */
@@ -174,59 +214,65 @@ static void mk_wide_window_rows(const mk_conv_params *p, const int8_t *input, in
     const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
     const int32_t x0 = ox * p->stride_w - p->pad_left;
     const int whole_row = x0 >= 0 && x0 + p->filter_w <= p->in_w;
-    const size_t step = (size_t)dh * (size_t)n_row;
-    int32_t fy = 0, iy = oy * p->stride_h - p->pad_top;
-    for (; fy < fh && iy < 0; ++fy, iy += dh) { /* rows above the image */
-        for (int32_t j = 0; j < nb; ++j, dst += 4) {
-            dst[0] = pad2;
-            dst[1] = pad2;
+    const int8_t *plane = input + (size_t)b * (size_t)in_h * (size_t)n_row;
+    int32_t iy = oy * p->stride_h - p->pad_top;
+    for (int32_t fy = 0; fy < fh; ++fy, iy += dh) {
+        if (iy < 0 || iy >= in_h) {
+            for (int32_t j = 0; j < nb; ++j, dst += 4) {
+                dst[0] = pad2;
+                dst[1] = pad2;
+            }
+            continue;
+        }
+        const int8_t *row = plane + (size_t)iy * (size_t)n_row;
+        for (int32_t j = 0, o = x0 * c; j < nb; ++j, o += 4) { /* byte o of the run is row[o] when 0 <= o < n_row */
+            uint32_t v;
+            if (whole_row || (o >= 0 && o + 4 <= n_row)) {
+                v = (uint32_t)mk_read_s8x4(row + o);
+            } else if (o <= -4 || o >= n_row) {
+                v = pad4;
+            } else if (o < 0) { /* the row's first word moved up past the -o padding bytes */
+                const int32_t sh = -8 * o;
+                v = ((uint32_t)mk_read_s8x4(row) << sh) | (pad4 & ((1u << sh) - 1u));
+            } else { /* the row's last word moved down past the padding bytes (n_row >= 4: mk_wide_row_blocks) */
+                const int32_t sh = 8 * (o + 4 - n_row);
+                v = ((uint32_t)mk_read_s8x4(row + n_row - 4) >> sh) | (pad4 & ~(0xFFFFFFFFu >> sh));
+            }
+            dst = mk_wide_put1(dst, (int32_t)v);
         }
     }
-    if (fy < fh && iy < in_h) {
-        const int8_t *row = input + ((size_t)b * (size_t)in_h + (size_t)iy) * (size_t)n_row;
-        if (whole_row && nb == 1) { /* DS-CNN's first layer: a window row is one word */
-            const int8_t *src = row + (size_t)x0 * (size_t)c;
-            for (; fy < fh && iy < in_h; ++fy, iy += dh, src += step) {
-                dst = mk_wide_put1(dst, mk_read_s8x4(src));
-            }
-        } else if (whole_row) {
-            for (; fy < fh && iy < in_h; ++fy, iy += dh, row += step) {
-                const int8_t *src = row + (size_t)x0 * (size_t)c;
-                for (int32_t j = 0; j < nb; ++j, src += 4) {
-                    dst = mk_wide_put1(dst, mk_read_s8x4(src));
-                }
+}
+
+/* The int8 im2col row of output pixel q (mk_dsp_im2col_row's result) for the windows whose taps start inside
+ * blocks. A window inside the image horizontally is filter_h runs of filter_w * in_c input bytes: each run but the
+ * last is copied a word at a time, rounded up - the bytes it writes past its end are the next run's, written
+ * after it - unless the words would read past the input (`end`); the last one exactly (it ends the row). */
+static void mk_wide_im2col(const mk_conv_params *p, const int8_t *input, const int8_t *end, int32_t q, int8_t pad,
+                           int8_t *dst)
+{
+    const int32_t c = p->in_c, fh = p->filter_h;
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    if (p->dilation_w != 1 || x0 < 0 || x0 + p->filter_w > p->in_w) {
+        mk_dsp_im2col_row(p, input, b, oy, ox, pad, dst);
+        return;
+    }
+    const size_t run = (size_t)p->filter_w * (size_t)c, words = (run + 3) / 4;
+    const size_t row_bytes = (size_t)p->in_w * (size_t)c;
+    const int8_t *plane = input + (size_t)b * (size_t)p->in_h * row_bytes + (size_t)x0 * (size_t)c;
+    int32_t iy = oy * p->stride_h - p->pad_top;
+    for (int32_t fy = 0; fy < fh; ++fy, iy += p->dilation_h, dst += run) {
+        if (iy < 0 || iy >= p->in_h) {
+            mk_dsp_fill_small(dst, pad, run);
+            continue;
+        }
+        const int8_t *src = plane + (size_t)iy * row_bytes;
+        if (fy + 1 < fh && src + 4 * words <= end) {
+            for (size_t j = 0; j < words; ++j) {
+                mk_write_s8x4(dst + 4 * j, mk_read_s8x4(src + 4 * j));
             }
         } else {
-            for (; fy < fh && iy < in_h; ++fy, iy += dh, row += step) {
-                /* cut by an edge: byte o of the run is inside the input row iff 0 <= o < n_row */
-                for (int32_t j = 0, o = x0 * c; j < nb; ++j, o += 4) {
-                    uint32_t v = pad4;
-                    if (o >= 0 && o + 4 <= n_row) {
-                        v = (uint32_t)mk_read_s8x4(row + o);
-                    } else if (o > -4 && o < n_row) {
-                        if (n_row >= 4 && o < 0) { /* the row's first word moved up past the -o padding bytes */
-                            const int32_t sh = -8 * o;
-                            v = ((uint32_t)mk_read_s8x4(row) << sh) | (pad4 & ((1u << sh) - 1u));
-                        } else if (n_row >= 4) { /* the row's last word moved down past the padding bytes */
-                            const int32_t sh = 8 * (o + 4 - n_row);
-                            v = ((uint32_t)mk_read_s8x4(row + n_row - 4) >> sh) | (pad4 & ~(0xFFFFFFFFu >> sh));
-                        } else { /* a row shorter than a word */
-                            for (int32_t i = 0; i < 4; ++i) {
-                                if (o + i >= 0 && o + i < n_row) {
-                                    v = (v & ~(0xFFu << (8 * i))) | ((uint32_t)(uint8_t)row[o + i] << (8 * i));
-                                }
-                            }
-                        }
-                    }
-                    dst = mk_wide_put1(dst, (int32_t)v);
-                }
-            }
-        }
-    }
-    for (; fy < fh; ++fy) { /* rows below the image */
-        for (int32_t j = 0; j < nb; ++j, dst += 4) {
-            dst[0] = pad2;
-            dst[1] = pad2;
+            mk_dsp_copy_small(dst, src, run);
         }
     }
 }
@@ -315,17 +361,23 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
     int8_t *col_b = col_a + (size_t)blocks * 4u;
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)pad) * 0x00010001u);
+    const int dense = one && p->stride_h == 1 && p->stride_w == 1 && p->in_h == p->out_h && p->in_w == p->out_w;
     const int direct = !one && !mk_wide_needs_im2col(p);  /* widen straight from the input */
     const int row_blocks = mk_wide_row_blocks(p);          /* the same, a block per window-row word */
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t clamp = lo > -128 || hi < 127;  /* ReLU-style ranges; the full int8 range is SSAT's alone */
     const int32_t lo4 = mk_splat8(lo), hi4 = mk_splat8(hi);
     const int32_t out_c = p->out_c;
+    const int8_t *in_end = input + (size_t)p->batches * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     for (int32_t px = 0; px < pixels; px += 2) {
         const int8_t *xa, *xb;
         int two;
-        if (one) {
+        if (dense) { /* 1x1, stride 1: pixel q's input row is row q */
+            two = px + 1 < pixels;
+            xa = input + (size_t)px * (size_t)p->in_c;
+            xb = two ? xa + p->in_c : xa;
+        } else if (one) {
             two = px + 1 < pixels;
             xa = mk_conv_pixel_1x1(p, input, px);
             xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
@@ -340,12 +392,16 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
             xa = xb = NULL;
         } else {
-            two = mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+            two = px + 1 < pixels;
+            mk_wide_im2col(p, input, in_end, px, pad, col_a);
+            if (two) {
+                mk_wide_im2col(p, input, in_end, px + 1, pad, col_b);
+            }
             xa = col_a;
             xb = two ? col_b : col_a;
         }
         if (xa != NULL) {
-            mk_wide_rows(xa, xb, k, wide);
+            mk_wide_rows(xa, xb, k, wide, !one);
         }
         int8_t *out_a = output + (size_t)px * (size_t)out_c;
         mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, narrow);
