@@ -161,27 +161,55 @@ static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t
     const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
     const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
+    /* the common case: a window row is one contiguous run of filter_w taps, else one run per tap */
     const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
+    const int32_t runs = whole_row ? 1 : p->filter_w, run = whole_row ? p->filter_w * c4 : c4;
     for (int32_t fy = 0; fy < p->filter_h; ++fy) {
         const int32_t iy = y0 + fy * p->dilation_h;
         const int row_in = iy >= 0 && iy < p->in_h;
         const int8_t *row = input + ((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w * (size_t)p->in_c;
-        if (row_in && whole_row) { /* the common case: one contiguous run of filter_w taps */
-            dst = mk_wide_run(row + (size_t)x0 * (size_t)p->in_c, p->filter_w * c4, dst);
-            continue;
-        }
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            const int32_t ix = x0 + fx * p->dilation_w;
+        for (int32_t r = 0, ix = x0; r < runs; ++r, ix += p->dilation_w) {
             if (!row_in || ix < 0 || ix >= p->in_w) {
-                for (int32_t j = 0; j < c4; ++j, dst += 4) {
+                for (int32_t j = 0; j < run; ++j, dst += 4) {
                     dst[0] = pad2;
                     dst[1] = pad2;
                 }
                 continue;
             }
-            dst = mk_wide_run(row + (size_t)ix * (size_t)p->in_c, c4, dst);
+            dst = mk_wide_run(row + (size_t)ix * (size_t)p->in_c, run, dst);
         }
     }
+}
+
+/* The input row of window row 0 of output pixel q at its first tap, or NULL when the window reaches into the
+ * padding (or dilation_w != 1). */
+static const int8_t *mk_wide_window_start(const mk_conv_params *p, const int8_t *input, int32_t q)
+{
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t x0 = ox * p->stride_w - p->pad_left, y0 = oy * p->stride_h - p->pad_top;
+    if (p->dilation_w != 1 || x0 < 0 || x0 + p->filter_w > p->in_w || y0 < 0 ||
+        y0 + (p->filter_h - 1) * p->dilation_h >= p->in_h) {
+        return NULL;
+    }
+    return input + (((size_t)b * (size_t)p->in_h + (size_t)y0) * (size_t)p->in_w + (size_t)x0) * (size_t)p->in_c;
+}
+
+/* Both windows of pixels q, q + 1 widened into the interleaved pair when in_c % 4 == 0 and neither window reaches
+ * into the padding: per window row the two runs of filter_w * in_c bytes go through mk_wide_rows together (about
+ * half of two mk_wide_window calls, which widen one row at a time). Returns 0, writing nothing, otherwise. */
+static int mk_wide_windows_inside(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t *dst)
+{
+    const int8_t *xa = mk_wide_window_start(p, input, q);
+    const int8_t *xb = xa != NULL ? mk_wide_window_start(p, input, q + 1) : NULL;
+    if (xb == NULL) {
+        return 0;
+    }
+    const int32_t run = p->filter_w * p->in_c;
+    const size_t step = (size_t)p->dilation_h * (size_t)p->in_w * (size_t)p->in_c;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy, xa += step, xb += step, dst += run) {
+        mk_wide_rows(xa, xb, run, dst, 0);
+    }
+    return 1;
 }
 
 /* Whether every window row is a whole number of blocks though taps start inside them (in_c not a multiple of 4,
@@ -304,12 +332,8 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
             while (x != end) {
                 MK_WIDE8_STEP(w, x);
             }
-        } else {
-            if (blocks & 1) {
-                MK_WIDE_STEP(w, x);
-            }
-            while (x != end) { /* two blocks per iteration: compare and branch are then 2 of 26 instructions */
-                MK_WIDE_STEP(w, x);
+        } else { /* the padding pair of an odd channel count, or one block: not worth unrolling */
+            while (x != end) {
                 MK_WIDE_STEP(w, x);
             }
         }
@@ -388,8 +412,10 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             xa = xb = NULL;
         } else if (direct) {
             two = px + 1 < pixels;
-            mk_wide_window(p, input, px, pad2, wide);
-            mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
+            if (!two || !mk_wide_windows_inside(p, input, px, wide)) {
+                mk_wide_window(p, input, px, pad2, wide);
+                mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
+            }
             xa = xb = NULL;
         } else {
             two = px + 1 < pixels;
