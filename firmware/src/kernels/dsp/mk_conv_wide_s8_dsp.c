@@ -194,9 +194,10 @@ static const int8_t *mk_wide_window_start(const mk_conv_params *p, const int8_t 
     return input + (((size_t)b * (size_t)p->in_h + (size_t)y0) * (size_t)p->in_w + (size_t)x0) * (size_t)p->in_c;
 }
 
-/* Both windows of pixels q, q + 1 widened into the interleaved pair when in_c % 4 == 0 and neither window reaches
- * into the padding: per window row the two runs of filter_w * in_c bytes go through mk_wide_rows together (about
- * half of two mk_wide_window calls, which widen one row at a time). Returns 0, writing nothing, otherwise. */
+/* Both windows of pixels q, q + 1 widened into the interleaved pair when every window row is whole blocks (in_c
+ * % 4 == 0, or mk_wide_row_blocks) and neither window reaches into the padding: per window row the two runs of
+ * filter_w * in_c bytes are widened together (mk_wide_rows when word-aligned), about half the work of two
+ * single-window calls. Returns 0, writing nothing, otherwise. */
 static int mk_wide_windows_inside(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t *dst)
 {
     const int8_t *xa = mk_wide_window_start(p, input, q);
@@ -204,10 +205,17 @@ static int mk_wide_windows_inside(const mk_conv_params *p, const int8_t *input, 
     if (xb == NULL) {
         return 0;
     }
-    const int32_t run = p->filter_w * p->in_c;
+    const int32_t run = p->filter_w * p->in_c; /* a multiple of 4 (mk_wide_windows_inside's callers) */
     const size_t step = (size_t)p->dilation_h * (size_t)p->in_w * (size_t)p->in_c;
+    const int aligned = (((uintptr_t)xa | (uintptr_t)xb | step) & 3u) == 0;
     for (int32_t fy = 0; fy < p->filter_h; ++fy, xa += step, xb += step, dst += run) {
-        mk_wide_rows(xa, xb, run, dst, 0);
+        if (aligned) {
+            mk_wide_rows(xa, xb, run, dst, 0);
+        } else { /* a run of a tap or two (DS-CNN's first layer: one block): no call */
+            for (int32_t j = 0; j < run; j += 4) {
+                mk_wide_put(dst + j, mk_read_s8x4(xa + j), mk_read_s8x4(xb + j));
+            }
+        }
     }
     return 1;
 }
@@ -316,9 +324,14 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
     int32_t oc = 0;
     if (!narrow && blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
         const int32_t pairs = out_c / 2;
-        const mk_wide_pairs_args args = {wide,         wide + 4 * blocks,           out_a,
-                                         out_b != NULL ? out_b : out_a, weights + 4 * blocks * pairs,
-                                         mk_wide_pairs_entry(blocks), weights,                      t};
+        const mk_wide_pairs_args args = {out_a,
+                                         out_a + 2 * pairs,
+                                         out_b != NULL ? (int32_t)(out_b - out_a) : 0,
+                                         wide,
+                                         wide + 4 * blocks,
+                                         mk_wide_pairs_entry(blocks),
+                                         weights,
+                                         t};
         mk_wide_pairs(&args);
         oc = 2 * pairs;
         w += 4 * blocks * pairs;
@@ -407,8 +420,10 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
         } else if (row_blocks) {
             two = px + 1 < pixels;
-            mk_wide_window_rows(p, input, px, pad, pad2, wide);
-            mk_wide_window_rows(p, input, two ? px + 1 : px, pad, pad2, wide + 2);
+            if (!two || !mk_wide_windows_inside(p, input, px, wide)) {
+                mk_wide_window_rows(p, input, px, pad, pad2, wide);
+                mk_wide_window_rows(p, input, two ? px + 1 : px, pad, pad2, wide + 2);
+            }
             xa = xb = NULL;
         } else if (direct) {
             two = px + 1 < pixels;

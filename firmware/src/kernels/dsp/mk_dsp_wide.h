@@ -156,13 +156,14 @@ static inline uint32_t mk_wide_epilogue(int32_t a0, int32_t a1, int32_t a2, int3
  * blocks per compare and branch (the first pass enters the loop part way), the first block with SMUAD (no zeroing); per pair: the two table rows by one LDM
  * of 8 words and one LDRD, and each row's bytes joined by one BFI (no packing of a word, the clamp of ReLU-style
  * ranges is the caller's).
- * Contract: blocks >= 2, w_end > w (at least one pair). */
+ * Contract: blocks >= 2, out_end > out_a (at least one pair). */
 typedef struct {
+    int8_t *out_a;        /* row a's outputs of the first pair */
+    int8_t *out_end;      /* out_a + 2 * pairs: where row a's outputs end */
+    int32_t b_offset;     /* row b's outputs minus row a's; 0 for a single pixel (both rows then hold it: b is stored
+                           * first) */
     const int32_t *wide;  /* the widened pixel pair, block 0 */
     const int32_t *end;   /* wide + 4 * blocks */
-    int8_t *out_a;        /* row a's outputs of the first pair */
-    int8_t *out_b;        /* row b's; may be out_a for a single pixel (both rows then hold it): b is stored last */
-    const int32_t *w_end; /* the weights past the last pair */
     int32_t entry;        /* (8 - (blocks - 1) % 8) % 8: the block of the eight-block loop the first pass enters at */
     const int32_t *w;     /* the first pair's weights (4 * blocks words per pair) */
     const int32_t *t;     /* its table rows (2 * MK_DSP_RQ_WORDS words per pair) */
@@ -196,22 +197,22 @@ __attribute__((naked, noinline, unused)) static void mk_wide_pairs(const mk_wide
     (void)args;
     __asm__ volatile(
         "push {r4-r11, lr}\n\t"
-        "ldm r0, {r1-r8}\n\t"             /* wide, end, out_a, out_b, w_end, entry block, w, t */
+        "ldm r0, {r1-r8}\n\t"             /* out_a, out_end, b_offset, wide, end, entry block, w, t */
         "adr.w r9, 3f\n\t"
         "movs r10, #40\n\t"
         "mla r6, r6, r10, r9\n\t"
         "orr r6, r6, #1\n\t"              /* a Thumb address for LDR PC */
         "mov lr, r7\n\t"                  /* w */
-        "push {r1-r6, r8}\n\t"            /* the frame: [sp] wide, end, out_a, out_b, w_end, entry address, t */
+        "push {r1-r6, r8}\n\t"            /* the frame: [sp] out_a, out_end, b_offset, wide, end, entry address, t */
         "1:\n\t"
-        "ldr r12, [sp]\n\t"               /* x = wide */
+        "ldr r12, [sp, #12]\n\t"          /* x = wide */
         MK_WIDE_ASM_FIRST
         "ldr pc, [sp, #20]\n\t"
         ".p2align 2\n\t"
         "3:\n\t"
         MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
         MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
-        "ldr r0, [sp, #4]\n\t"
+        "ldr r0, [sp, #16]\n\t"
         "cmp r12, r0\n\t"
         "bne 3b\n\t"
         /* epilogue: r0-r4 channel c's {b, s, m, r, e}, r5-r7 channel c+1's {b, s, m}, then r0/r1 its {r, e} */
@@ -245,22 +246,20 @@ __attribute__((naked, noinline, unused)) static void mk_wide_pairs(const mk_wide
         "ssat r11, #8, r11\n\t"
         "bfi r8, r9, #8, #8\n\t"          /* row a: {c, c+1} */
         "bfi r10, r11, #8, #8\n\t"        /* row b */
-        "ldrd r0, r1, [sp, #8]\n\t"
+        "ldmia sp, {r0-r2}\n\t"           /* out_a, out_end, b_offset */
+        "strh r10, [r0, r2]\n\t"
         "strh r8, [r0], #2\n\t"
-        "strh r10, [r1], #2\n\t"
-        "strd r0, r1, [sp, #8]\n\t"
-        "ldr r0, [sp, #16]\n\t"
-        "cmp lr, r0\n\t"
+        "str r0, [sp]\n\t"
+        "cmp r0, r1\n\t"
         "bne 1b\n\t"
         "add sp, #28\n\t"
         "pop {r4-r11, pc}");
 }
 #else
-static void mk_wide_pairs(const mk_wide_pairs_args *args)
+__attribute__((unused)) static void mk_wide_pairs(const mk_wide_pairs_args *args)
 {
     const int32_t *w = args->w, *t = args->t;
-    int8_t *out_a = args->out_a, *out_b = args->out_b;
-    while (w != args->w_end) {
+    for (int8_t *out = args->out_a; out != args->out_end; out += 2) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *x = args->wide;
         while (x != args->end) {
@@ -268,10 +267,8 @@ static void mk_wide_pairs(const mk_wide_pairs_args *args)
         }
         const uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
         const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);
-        memcpy(out_a, &ha, 2);
-        memcpy(out_b, &hb, 2);
-        out_a += 2;
-        out_b += 2;
+        memcpy(out + args->b_offset, &hb, 2);
+        memcpy(out, &ha, 2);
     }
 }
 #endif
