@@ -279,38 +279,61 @@ static void mk_wide_window_rows(const mk_conv_params *p, const int8_t *input, in
     }
 }
 
-/* The int8 im2col row of output pixel q (mk_dsp_im2col_row's result) for the windows whose taps start inside
- * blocks. A window inside the image horizontally is filter_h runs of filter_w * in_c input bytes: each run but the
- * last is copied a word at a time, rounded up - the bytes it writes past its end are the next run's, written
- * after it - unless the words would read past the input (`end`); the last one exactly (it ends the row). */
-static void mk_wide_im2col(const mk_conv_params *p, const int8_t *input, const int8_t *end, int32_t q, int8_t pad,
-                           int8_t *dst)
+/* Windows whose taps start inside blocks (MobileNet's first layer: in_c 3, 3x3), gathered without the im2col
+ * copy: word j of a window's im2col row is bytes 4j..4j+3 of its filter_h runs of L = filter_w * in_c input bytes
+ * one after the other. With L >= 4 a word touches at most two runs; where it crosses from run r into r + 1, it is
+ * the low bytes of the word at run r's byte o and the high bytes of the word at run r + 1's byte o - L, under a
+ * byte mask. The offsets (from the window's first byte) and masks are the same for every window. */
+#define MK_WIDE_GATHER_WORDS 16
+typedef struct {
+    int32_t words;                     /* blocks; 0: the layer does not qualify */
+    int32_t at[MK_WIDE_GATHER_WORDS];  /* word j's first byte */
+    int32_t at2[MK_WIDE_GATHER_WORDS]; /* the word whose high bytes complete it, when mask != ~0 */
+    uint32_t mask[MK_WIDE_GATHER_WORDS];
+} mk_wide_gather_plan;
+
+static void mk_wide_gather_init(const mk_conv_params *p, int32_t blocks, mk_wide_gather_plan *g)
 {
-    const int32_t c = p->in_c, fh = p->filter_h;
-    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
-    const int32_t x0 = ox * p->stride_w - p->pad_left;
-    if (p->dilation_w != 1 || x0 < 0 || x0 + p->filter_w > p->in_w) {
-        mk_dsp_im2col_row(p, input, b, oy, ox, pad, dst);
+    const int32_t run = p->filter_w * p->in_c, step = p->dilation_h * p->in_w * p->in_c;
+    g->words = 0;
+    if (p->dilation_w != 1 || run < 4 || blocks > MK_WIDE_GATHER_WORDS) {
         return;
     }
-    const size_t run = (size_t)p->filter_w * (size_t)c, words = (run + 3) / 4;
-    const size_t row_bytes = (size_t)p->in_w * (size_t)c;
-    const int8_t *plane = input + (size_t)b * (size_t)p->in_h * row_bytes + (size_t)x0 * (size_t)c;
-    int32_t iy = oy * p->stride_h - p->pad_top;
-    for (int32_t fy = 0; fy < fh; ++fy, iy += p->dilation_h, dst += run) {
-        if (iy < 0 || iy >= p->in_h) {
-            mk_dsp_fill_small(dst, pad, run);
-            continue;
-        }
-        const int8_t *src = plane + (size_t)iy * row_bytes;
-        if (fy + 1 < fh && src + 4 * words <= end) {
-            for (size_t j = 0; j < words; ++j) {
-                mk_write_s8x4(dst + 4 * j, mk_read_s8x4(src + 4 * j));
-            }
-        } else {
-            mk_dsp_copy_small(dst, src, run);
+    for (int32_t j = 0; j < blocks; ++j) {
+        const int32_t r = 4 * j / run, o = 4 * j - r * run; /* run r, byte o */
+        g->at[j] = r * step + o;
+        g->at2[j] = 0;
+        g->mask[j] = 0xFFFFFFFFu;
+        if (o + 4 > run && r + 1 < p->filter_h) { /* (the last run's excess bytes meet zero weights) */
+            g->at2[j] = (r + 1) * step + o - run;
+            g->mask[j] = (1u << (8 * (run - o))) - 1u;
         }
     }
+    g->words = blocks;
+}
+
+/* Both windows of pixels q, q + 1 gathered into the interleaved pair when neither reaches into the padding and
+ * their last words do not read past the input (`end`); returns 0, writing nothing, otherwise. The bytes read past
+ * a run's end or before a run's start lie inside the input, between the window's rows. */
+static int mk_wide_windows_gather(const mk_conv_params *p, const int8_t *input, const int8_t *end, int32_t q,
+                                  const mk_wide_gather_plan *g, int32_t *dst)
+{
+    const int8_t *xa = mk_wide_window_start(p, input, q);
+    const int8_t *xb = xa != NULL ? mk_wide_window_start(p, input, q + 1) : NULL;
+    const int32_t n = g->words, last = g->at[n - 1] + 4;
+    if (xb == NULL || xa + last > end || xb + last > end) {
+        return 0;
+    }
+    for (int32_t j = 0; j < n; ++j, dst += 4) {
+        uint32_t va = (uint32_t)mk_read_s8x4(xa + g->at[j]), vb = (uint32_t)mk_read_s8x4(xb + g->at[j]);
+        const uint32_t m = g->mask[j];
+        if (m != 0xFFFFFFFFu) {
+            va = (va & m) | ((uint32_t)mk_read_s8x4(xa + g->at2[j]) & ~m);
+            vb = (vb & m) | ((uint32_t)mk_read_s8x4(xb + g->at2[j]) & ~m);
+        }
+        mk_wide_put(dst, (int32_t)va, (int32_t)vb);
+    }
+    return 1;
 }
 
 /* All channel pairs for the widened pixel pair `wide`: row a's outputs to out_a, row b's to out_b (NULL: only one
@@ -407,6 +430,11 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
     const int32_t out_c = p->out_c;
     const int8_t *in_end = input + (size_t)p->batches * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
+    mk_wide_gather_plan gather;
+    gather.words = 0;
+    if (!one && !direct && !row_blocks) {
+        mk_wide_gather_init(p, blocks, &gather);
+    }
     for (int32_t px = 0; px < pixels; px += 2) {
         const int8_t *xa, *xb;
         int two;
@@ -434,12 +462,12 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             xa = xb = NULL;
         } else {
             two = px + 1 < pixels;
-            mk_wide_im2col(p, input, in_end, px, pad, col_a);
-            if (two) {
-                mk_wide_im2col(p, input, in_end, px + 1, pad, col_b);
+            xa = xb = NULL;
+            if (!two || gather.words == 0 || !mk_wide_windows_gather(p, input, in_end, px, &gather, wide)) {
+                (void)mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+                xa = col_a;
+                xb = two ? col_b : col_a;
             }
-            xa = col_a;
-            xb = two ? col_b : col_a;
         }
         if (xa != NULL) {
             mk_wide_rows(xa, xb, k, wide, !one);
