@@ -93,23 +93,62 @@ static inline int32_t *mk_wide_run(const int8_t *src, int32_t n, int32_t *dst)
     return dst;
 }
 
-/* Rows xa and xb of k bytes -> the interleaved widened pair; the bytes past k of the last block are zero. */
-static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t *dst)
+/* Rows xa and xb of k bytes -> the interleaved widened pair; the bytes past k of the last block are zero, or
+ * whatever the rows hold there when `padded` (im2col rows, allocated to the block end: the weights of those bytes
+ * are zero, and a word read costs less than two memcpy calls). */
+static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t *dst, int padded)
 {
     const int32_t n = k / 4;
-    if ((((uintptr_t)xa | (uintptr_t)xb) & 3u) == 0) { /* mk_wide_run's LDRD needs word-aligned rows */
+    if ((((uintptr_t)xa | (uintptr_t)xb) & 3u) == 0) { /* LDRD needs word-aligned rows */
+#if MK_DSP_NATIVE
+        /* both rows at once, two blocks per step: 2 LDRD, 8 SXTB16, 4 STRD with post-increment (two mk_wide_run
+         * calls took 20 instructions per two blocks with their loops) */
+        for (int32_t j = 0; j + 2 <= n; j += 2) {
+            int32_t ua, va, ub, vb, e, o;
+            __asm__("ldrd %[ua], %[va], [%[xa]], #8\n\t"
+                    "ldrd %[ub], %[vb], [%[xb]], #8\n\t"
+                    "sxtb16 %[e], %[ua]\n\t"
+                    "sxtb16 %[o], %[ua], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[ub]\n\t"
+                    "sxtb16 %[o], %[ub], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[va]\n\t"
+                    "sxtb16 %[o], %[va], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8\n\t"
+                    "sxtb16 %[e], %[vb]\n\t"
+                    "sxtb16 %[o], %[vb], ror #8\n\t"
+                    "strd %[e], %[o], [%[d]], #8"
+                    : [xa] "+r"(xa), [xb] "+r"(xb), [d] "+r"(dst), [ua] "=&r"(ua), [va] "=&r"(va), [ub] "=&r"(ub),
+                      [vb] "=&r"(vb), [e] "=&r"(e), [o] "=&r"(o)
+                    :
+                    : "memory");
+        }
+        if (n & 1) {
+            mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
+            xa += 4;
+            xb += 4;
+            dst += 4;
+        }
+#else
         (void)mk_wide_run(xa, n, dst);
         (void)mk_wide_run(xb, n, dst + 2);
+        xa += 4 * n;
+        xb += 4 * n;
+        dst += 4 * n;
+#endif
     } else {
-        for (int32_t j = 0; j < n; ++j) {
-            mk_wide_put(dst + 4 * j, mk_read_s8x4(xa + 4 * j), mk_read_s8x4(xb + 4 * j));
+        for (int32_t j = 0; j < n; ++j, xa += 4, xb += 4, dst += 4) {
+            mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
         }
     }
-    if (4 * n < k) {
+    if (4 * n < k && padded) {
+        mk_wide_put(dst, mk_read_s8x4(xa), mk_read_s8x4(xb));
+    } else if (4 * n < k) {
         int32_t a = 0, b = 0;
-        memcpy(&a, xa + 4 * n, (size_t)(k - 4 * n));
-        memcpy(&b, xb + 4 * n, (size_t)(k - 4 * n));
-        mk_wide_put(dst + 4 * n, a, b);
+        memcpy(&a, xa, (size_t)(k - 4 * n));
+        memcpy(&b, xb, (size_t)(k - 4 * n));
+        mk_wide_put(dst, a, b);
     }
 }
 
@@ -122,38 +161,206 @@ static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t
     const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
     const int32_t span_w = (p->filter_w - 1) * p->dilation_w + 1;
+    /* the common case: a window row is one contiguous run of filter_w taps, else one run per tap */
     const int whole_row = p->dilation_w == 1 && x0 >= 0 && x0 + span_w <= p->in_w;
+    const int32_t runs = whole_row ? 1 : p->filter_w, run = whole_row ? p->filter_w * c4 : c4;
     for (int32_t fy = 0; fy < p->filter_h; ++fy) {
         const int32_t iy = y0 + fy * p->dilation_h;
         const int row_in = iy >= 0 && iy < p->in_h;
         const int8_t *row = input + ((size_t)b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w * (size_t)p->in_c;
-        if (row_in && whole_row) { /* the common case: one contiguous run of filter_w taps */
-            dst = mk_wide_run(row + (size_t)x0 * (size_t)p->in_c, p->filter_w * c4, dst);
-            continue;
-        }
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            const int32_t ix = x0 + fx * p->dilation_w;
+        for (int32_t r = 0, ix = x0; r < runs; ++r, ix += p->dilation_w) {
             if (!row_in || ix < 0 || ix >= p->in_w) {
-                for (int32_t j = 0; j < c4; ++j, dst += 4) {
+                for (int32_t j = 0; j < run; ++j, dst += 4) {
                     dst[0] = pad2;
                     dst[1] = pad2;
                 }
                 continue;
             }
-            dst = mk_wide_run(row + (size_t)ix * (size_t)p->in_c, c4, dst);
+            dst = mk_wide_run(row + (size_t)ix * (size_t)p->in_c, run, dst);
         }
     }
 }
 
+/* The input row of window row 0 of output pixel q at its first tap, or NULL when the window reaches into the
+ * padding (or dilation_w != 1). */
+static const int8_t *mk_wide_window_start(const mk_conv_params *p, const int8_t *input, int32_t q)
+{
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t x0 = ox * p->stride_w - p->pad_left, y0 = oy * p->stride_h - p->pad_top;
+    if (p->dilation_w != 1 || x0 < 0 || x0 + p->filter_w > p->in_w || y0 < 0 ||
+        y0 + (p->filter_h - 1) * p->dilation_h >= p->in_h) {
+        return NULL;
+    }
+    return input + (((size_t)b * (size_t)p->in_h + (size_t)y0) * (size_t)p->in_w + (size_t)x0) * (size_t)p->in_c;
+}
+
+/* Both windows of pixels q, q + 1 widened into the interleaved pair when every window row is whole blocks (in_c
+ * % 4 == 0, or mk_wide_row_blocks) and neither window reaches into the padding: per window row the two runs of
+ * filter_w * in_c bytes are widened together (mk_wide_rows when word-aligned), about half the work of two
+ * single-window calls. Returns 0, writing nothing, otherwise. */
+static int mk_wide_windows_inside(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t *dst)
+{
+    const int8_t *xa = mk_wide_window_start(p, input, q);
+    const int8_t *xb = xa != NULL ? mk_wide_window_start(p, input, q + 1) : NULL;
+    if (xb == NULL) {
+        return 0;
+    }
+    const int32_t run = p->filter_w * p->in_c; /* a multiple of 4 (mk_wide_windows_inside's callers) */
+    const size_t step = (size_t)p->dilation_h * (size_t)p->in_w * (size_t)p->in_c;
+    const int aligned = (((uintptr_t)xa | (uintptr_t)xb | step) & 3u) == 0;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy, xa += step, xb += step, dst += run) {
+        if (aligned) {
+            mk_wide_rows(xa, xb, run, dst, 0);
+        } else { /* a run of a tap or two (DS-CNN's first layer: one block): no call */
+            for (int32_t j = 0; j < run; j += 4) {
+                mk_wide_put(dst + j, mk_read_s8x4(xa + j), mk_read_s8x4(xb + j));
+            }
+        }
+    }
+    return 1;
+}
+
+/* Whether every window row is a whole number of blocks though taps start inside them (in_c not a multiple of 4,
+ * filter_w * in_c one; DS-CNN's first layer: in_c 1, 4 taps wide): mk_wide_window_rows widens such windows straight
+ * from the input, a block per LDR, instead of the int8 im2col copy. */
+static int mk_wide_row_blocks(const mk_conv_params *p)
+{
+    return !mk_wide_is_1x1(p) && p->in_c % 4 != 0 && p->dilation_w == 1 && (p->filter_w * p->in_c) % 4 == 0 &&
+           p->in_w * p->in_c >= 4;
+}
+
+/* One block of a row of the interleaved pair from the int8 word v. */
+static inline int32_t *mk_wide_put1(int32_t *dst, int32_t v)
+{
+    dst[0] = __sxtb16(v);
+    dst[1] = mk_sxtb16_ror8(v);
+    return dst + 4;
+}
+
+/* The window of output pixel q into one row of the interleaved pair (as mk_wide_window), when mk_wide_row_blocks:
+ * a window row inside the image is filter_w * in_c contiguous bytes, read a word (unaligned) per block; rows
+ * above or below the image are the zero point (pad2); in a row cut by the left or right edge the blocks across
+ * the edge are the row's first or last word shifted, the zero point (pad) shifted in. */
+static void mk_wide_window_rows(const mk_conv_params *p, const int8_t *input, int32_t q, int8_t pad, int32_t pad2,
+                                int32_t *dst)
+{
+    const uint32_t pad4 = (uint32_t)mk_splat8(pad);
+    const int32_t c = p->in_c, nb = p->filter_w * p->in_c / 4, fh = p->filter_h, dh = p->dilation_h;
+    const int32_t in_h = p->in_h, n_row = p->in_w * c;
+    const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    const int whole_row = x0 >= 0 && x0 + p->filter_w <= p->in_w;
+    const int8_t *plane = input + (size_t)b * (size_t)in_h * (size_t)n_row;
+    int32_t iy = oy * p->stride_h - p->pad_top;
+    for (int32_t fy = 0; fy < fh; ++fy, iy += dh) {
+        if (iy < 0 || iy >= in_h) {
+            for (int32_t j = 0; j < nb; ++j, dst += 4) {
+                dst[0] = pad2;
+                dst[1] = pad2;
+            }
+            continue;
+        }
+        const int8_t *row = plane + (size_t)iy * (size_t)n_row;
+        for (int32_t j = 0, o = x0 * c; j < nb; ++j, o += 4) { /* byte o of the run is row[o] when 0 <= o < n_row */
+            uint32_t v;
+            if (whole_row || (o >= 0 && o + 4 <= n_row)) {
+                v = (uint32_t)mk_read_s8x4(row + o);
+            } else if (o <= -4 || o >= n_row) {
+                v = pad4;
+            } else if (o < 0) { /* the row's first word moved up past the -o padding bytes */
+                const int32_t sh = -8 * o;
+                v = ((uint32_t)mk_read_s8x4(row) << sh) | (pad4 & ((1u << sh) - 1u));
+            } else { /* the row's last word moved down past the padding bytes (n_row >= 4: mk_wide_row_blocks) */
+                const int32_t sh = 8 * (o + 4 - n_row);
+                v = ((uint32_t)mk_read_s8x4(row + n_row - 4) >> sh) | (pad4 & ~(0xFFFFFFFFu >> sh));
+            }
+            dst = mk_wide_put1(dst, (int32_t)v);
+        }
+    }
+}
+
+/* Windows whose taps start inside blocks (MobileNet's first layer: in_c 3, 3x3), gathered without the im2col
+ * copy: word j of a window's im2col row is bytes 4j..4j+3 of its filter_h runs of L = filter_w * in_c input bytes
+ * one after the other. With L >= 4 a word touches at most two runs; where it crosses from run r into r + 1, it is
+ * the low bytes of the word at run r's byte o and the high bytes of the word at run r + 1's byte o - L, under a
+ * byte mask. The offsets (from the window's first byte) and masks are the same for every window. */
+#define MK_WIDE_GATHER_WORDS 16
+typedef struct {
+    int32_t words;                     /* blocks; 0: the layer does not qualify */
+    int32_t at[MK_WIDE_GATHER_WORDS];  /* word j's first byte */
+    int32_t at2[MK_WIDE_GATHER_WORDS]; /* the word whose high bytes complete it, when mask != ~0 */
+    uint32_t mask[MK_WIDE_GATHER_WORDS];
+} mk_wide_gather_plan;
+
+static void mk_wide_gather_init(const mk_conv_params *p, int32_t blocks, mk_wide_gather_plan *g)
+{
+    const int32_t run = p->filter_w * p->in_c, step = p->dilation_h * p->in_w * p->in_c;
+    g->words = 0;
+    if (p->dilation_w != 1 || run < 4 || blocks > MK_WIDE_GATHER_WORDS) {
+        return;
+    }
+    for (int32_t j = 0; j < blocks; ++j) {
+        const int32_t r = 4 * j / run, o = 4 * j - r * run; /* run r, byte o */
+        g->at[j] = r * step + o;
+        g->at2[j] = 0;
+        g->mask[j] = 0xFFFFFFFFu;
+        if (o + 4 > run && r + 1 < p->filter_h) { /* (the last run's excess bytes meet zero weights) */
+            g->at2[j] = (r + 1) * step + o - run;
+            g->mask[j] = (1u << (8 * (run - o))) - 1u;
+        }
+    }
+    g->words = blocks;
+}
+
+/* Both windows of pixels q, q + 1 gathered into the interleaved pair when neither reaches into the padding and
+ * their last words do not read past the input (`end`); returns 0, writing nothing, otherwise. The bytes read past
+ * a run's end or before a run's start lie inside the input, between the window's rows. */
+static int mk_wide_windows_gather(const mk_conv_params *p, const int8_t *input, const int8_t *end, int32_t q,
+                                  const mk_wide_gather_plan *g, int32_t *dst)
+{
+    const int8_t *xa = mk_wide_window_start(p, input, q);
+    const int8_t *xb = xa != NULL ? mk_wide_window_start(p, input, q + 1) : NULL;
+    const int32_t n = g->words, last = g->at[n - 1] + 4;
+    if (xb == NULL || xa + last > end || xb + last > end) {
+        return 0;
+    }
+    for (int32_t j = 0; j < n; ++j, dst += 4) {
+        uint32_t va = (uint32_t)mk_read_s8x4(xa + g->at[j]), vb = (uint32_t)mk_read_s8x4(xb + g->at[j]);
+        const uint32_t m = g->mask[j];
+        if (m != 0xFFFFFFFFu) {
+            va = (va & m) | ((uint32_t)mk_read_s8x4(xa + g->at2[j]) & ~m);
+            vb = (vb & m) | ((uint32_t)mk_read_s8x4(xb + g->at2[j]) & ~m);
+        }
+        mk_wide_put(dst, (int32_t)va, (int32_t)vb);
+    }
+    return 1;
+}
+
 /* All channel pairs for the widened pixel pair `wide`: row a's outputs to out_a, row b's to out_b (NULL: only one
- * pixel); narrow: int8 weights (a compile-time constant in both callers, so each gets its own loop). */
+ * pixel); narrow: int8 weights (a compile-time constant in both callers, so each gets its own loop). The clamp to
+ * [act_min, act_max] is the caller's (one pass over the output). */
 static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *weights, const int32_t *wide,
                                                                int32_t blocks, const int32_t *t, int32_t out_c,
-                                                               int8_t *out_a, int8_t *out_b, int32_t clamp,
-                                                               int32_t lo4, int32_t hi4, const int narrow)
+                                                               int8_t *out_a, int8_t *out_b, const int narrow)
 {
     const int32_t *w = weights;
-    for (int32_t oc = 0; oc < out_c; oc += 2) {
+    int32_t oc = 0;
+    if (!narrow && blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
+        const int32_t pairs = out_c / 2;
+        const mk_wide_pairs_args args = {out_a,
+                                         out_a + 2 * pairs,
+                                         out_b != NULL ? (int32_t)(out_b - out_a) : 0,
+                                         wide,
+                                         wide + 4 * blocks,
+                                         mk_wide_pairs_entry(blocks),
+                                         weights,
+                                         t};
+        mk_wide_pairs(&args);
+        oc = 2 * pairs;
+        w += 4 * blocks * pairs;
+        t += 2 * MK_DSP_RQ_WORDS * pairs;
+    }
+    for (; oc < out_c; oc += 2) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         const int32_t *x = wide;
         const int32_t *end = wide + 4 * blocks;
@@ -161,24 +368,13 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
             while (x != end) {
                 MK_WIDE8_STEP(w, x);
             }
-        } else {
-            if (blocks & 1) {
-                MK_WIDE_STEP(w, x);
-            }
-            while (x != end) { /* two blocks per iteration: compare and branch are then 2 of 26 instructions */
-                MK_WIDE_STEP(w, x);
+        } else { /* the padding pair of an odd channel count, or one block: not worth unrolling */
+            while (x != end) {
                 MK_WIDE_STEP(w, x);
             }
         }
-        /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 - clamped in one go */
-        uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
-        if (clamp) { /* mk_min8(mk_max8(v, lo4), hi4), spelled out: through the helpers GCC 12 moves this block
-                      * out of line and the unclamped path pays one more instruction per channel pair */
-            (void)__ssub8((int32_t)v, lo4);
-            v = __sel(v, (uint32_t)lo4);
-            (void)__ssub8((int32_t)v, hi4);
-            v = __sel((uint32_t)hi4, v);
-        }
+        /* bytes: row a channel c, row a channel c+1, row b channel c, row b channel c+1 */
+        const uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
         if (oc + 1 < out_c) {
             const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);
             memcpy(out_a + oc, &ha, 2);
@@ -191,6 +387,19 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
                 out_b[oc] = (int8_t)(v >> 16);
             }
         }
+    }
+}
+
+/* n int8 outputs clamped to [lo, hi] (lo4, hi4: the bounds in every byte), four per SSUB8/SEL pair. */
+static void mk_wide_clamp(int8_t *out, size_t n, int32_t lo4, int32_t hi4)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        mk_write_s8x4(out + i, mk_min8(mk_max8(mk_read_s8x4(out + i), lo4), hi4));
+    }
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    for (; i < n; ++i) {
+        out[i] = (int8_t)MK_CLAMP(out[i], lo, hi);
     }
 }
 
@@ -212,35 +421,62 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
     int8_t *col_b = col_a + (size_t)blocks * 4u;
     const int8_t pad = (int8_t)(-p->input_offset);
     const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)pad) * 0x00010001u);
+    const int dense = one && p->stride_h == 1 && p->stride_w == 1 && p->in_h == p->out_h && p->in_w == p->out_w;
     const int direct = !one && !mk_wide_needs_im2col(p);  /* widen straight from the input */
+    const int row_blocks = mk_wide_row_blocks(p);          /* the same, a block per window-row word */
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t clamp = lo > -128 || hi < 127;  /* ReLU-style ranges; the full int8 range is SSAT's alone */
     const int32_t lo4 = mk_splat8(lo), hi4 = mk_splat8(hi);
     const int32_t out_c = p->out_c;
+    const int8_t *in_end = input + (size_t)p->batches * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
+    mk_wide_gather_plan gather;
+    gather.words = 0;
+    if (!one && !direct && !row_blocks) {
+        mk_wide_gather_init(p, blocks, &gather);
+    }
     for (int32_t px = 0; px < pixels; px += 2) {
         const int8_t *xa, *xb;
         int two;
-        if (one) {
+        if (dense) { /* 1x1, stride 1: pixel q's input row is row q */
+            two = px + 1 < pixels;
+            xa = input + (size_t)px * (size_t)p->in_c;
+            xb = two ? xa + p->in_c : xa;
+        } else if (one) {
             two = px + 1 < pixels;
             xa = mk_conv_pixel_1x1(p, input, px);
             xb = two ? mk_conv_pixel_1x1(p, input, px + 1) : xa;
+        } else if (row_blocks) {
+            two = px + 1 < pixels;
+            if (!two || !mk_wide_windows_inside(p, input, px, wide)) {
+                mk_wide_window_rows(p, input, px, pad, pad2, wide);
+                mk_wide_window_rows(p, input, two ? px + 1 : px, pad, pad2, wide + 2);
+            }
+            xa = xb = NULL;
         } else if (direct) {
             two = px + 1 < pixels;
-            mk_wide_window(p, input, px, pad2, wide);
-            mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
+            if (!two || !mk_wide_windows_inside(p, input, px, wide)) {
+                mk_wide_window(p, input, px, pad2, wide);
+                mk_wide_window(p, input, two ? px + 1 : px, pad2, wide + 2);
+            }
             xa = xb = NULL;
         } else {
-            two = mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
-            xa = col_a;
-            xb = two ? col_b : col_a;
+            two = px + 1 < pixels;
+            xa = xb = NULL;
+            if (!two || gather.words == 0 || !mk_wide_windows_gather(p, input, in_end, px, &gather, wide)) {
+                (void)mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+                xa = col_a;
+                xb = two ? col_b : col_a;
+            }
         }
         if (xa != NULL) {
-            mk_wide_rows(xa, xb, k, wide);
+            mk_wide_rows(xa, xb, k, wide, !one);
         }
         int8_t *out_a = output + (size_t)px * (size_t)out_c;
-        mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, clamp, lo4, hi4,
-                     narrow);
+        mk_wide_gemm(weights, wide, blocks, table, out_c, out_a, two ? out_a + out_c : NULL, narrow);
+    }
+    if (clamp) { /* after the GEMM, which then has no per-pair branch: ReLU-style ranges are rare past SSAT's */
+        mk_wide_clamp(output, (size_t)pixels * (size_t)out_c, lo4, hi4);
     }
     return MK_OK;
 }

@@ -13,29 +13,41 @@
 #include "mk_dsp_dot.h"
 
 /* Four input bytes (the word v) against the features of two pairs (w0: features f, f+1; w1: f+2, f+3). On DSP
- * cores one asm block, so the weight loads are LDRD with post-increment and nothing spills. */
+ * cores one asm block; each pair's four weight words come in by one LDM (its register list must ascend, hence the
+ * fixed registers r8-r11 for them) and nothing spills: 2 SXTB16 + 2 LDM + 8 SMLAD per 16 MACs. */
 #if MK_DSP_NATIVE
+#define MK_FCW_ASM4(load, xin)                                                                                        \
+    do {                                                                                                              \
+        int32_t x0_, x1_;                                                                                             \
+        register int32_t q0_ __asm__("r8");                                                                           \
+        register int32_t q1_ __asm__("r9");                                                                           \
+        register int32_t q2_ __asm__("r10");                                                                          \
+        register int32_t q3_ __asm__("r11");                                                                          \
+        __asm__(load                                                                                                  \
+                "sxtb16 %[x1], %[x0], ror #8\n\t"                                                                    \
+                "sxtb16 %[x0], %[x0]\n\t"                                                                            \
+                "ldmia %[w0]!, {r8-r11}\n\t"                                                                         \
+                "smlad %[a0], %[q0], %[x0], %[a0]\n\t"                                                               \
+                "smlad %[a0], %[q1], %[x1], %[a0]\n\t"                                                               \
+                "smlad %[a1], %[q2], %[x0], %[a1]\n\t"                                                               \
+                "smlad %[a1], %[q3], %[x1], %[a1]\n\t"                                                               \
+                "ldmia %[w1]!, {r8-r11}\n\t"                                                                         \
+                "smlad %[a2], %[q0], %[x0], %[a2]\n\t"                                                               \
+                "smlad %[a2], %[q1], %[x1], %[a2]\n\t"                                                               \
+                "smlad %[a3], %[q2], %[x0], %[a3]\n\t"                                                               \
+                "smlad %[a3], %[q3], %[x1], %[a3]"                                                                   \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w0] "+r"(w0), [w1] "+r"(w1),         \
+                  [x0] "=&r"(x0_), [x1] "=&r"(x1_), [q0] "=&r"(q0_), [q1] "=&r"(q1_), [q2] "=&r"(q2_),            \
+                  [q3] "=&r"(q3_), [x] "+r"(xin)                                                                      \
+                :                                                                                                     \
+                : "memory");                                                                                          \
+    } while (0)
+/* the next 4 input bytes at x (advanced), or the word v */
+#define MK_FCW_LOAD_STEP4(x) MK_FCW_ASM4("ldr %[x0], [%[x]], #4\n\t", x)
 #define MK_FCW_STEP4(v)                                                                                               \
     do {                                                                                                              \
-        int32_t x0_, x1_, v0_, v1_;                                                                                   \
-        __asm__("sxtb16 %[x0], %[xv]\n\t"                                                                            \
-                "sxtb16 %[x1], %[xv], ror #8\n\t"                                                                    \
-                "ldrd %[v0], %[v1], [%[w0]], #8\n\t"                                                                 \
-                "smlad %[a0], %[v0], %[x0], %[a0]\n\t"                                                               \
-                "smlad %[a0], %[v1], %[x1], %[a0]\n\t"                                                               \
-                "ldrd %[v0], %[v1], [%[w0]], #8\n\t"                                                                 \
-                "smlad %[a1], %[v0], %[x0], %[a1]\n\t"                                                               \
-                "smlad %[a1], %[v1], %[x1], %[a1]\n\t"                                                               \
-                "ldrd %[v0], %[v1], [%[w1]], #8\n\t"                                                                 \
-                "smlad %[a2], %[v0], %[x0], %[a2]\n\t"                                                               \
-                "smlad %[a2], %[v1], %[x1], %[a2]\n\t"                                                               \
-                "ldrd %[v0], %[v1], [%[w1]], #8\n\t"                                                                 \
-                "smlad %[a3], %[v0], %[x0], %[a3]\n\t"                                                               \
-                "smlad %[a3], %[v1], %[x1], %[a3]"                                                                   \
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w0] "+r"(w0), [w1] "+r"(w1),         \
-                  [x0] "=&r"(x0_), [x1] "=&r"(x1_), [v0] "=&r"(v0_), [v1] "=&r"(v1_)                              \
-                : [xv] "r"(v)                                                                                         \
-                : "memory");                                                                                          \
+        int32_t v_ = (v);                                                                                             \
+        MK_FCW_ASM4("mov %[x0], %[x]\n\t", v_);                                                                     \
     } while (0)
 #else
 #define MK_FCW_STEP4(v)                                                                                               \
@@ -47,6 +59,11 @@
         a3 = __smlad(w1[3], x1_, __smlad(w1[2], x0_, a3));                                                            \
         w0 += 4;                                                                                                      \
         w1 += 4;                                                                                                      \
+    } while (0)
+#define MK_FCW_LOAD_STEP4(x)                                                                                          \
+    do {                                                                                                              \
+        MK_FCW_STEP4(mk_read_s8x4(x));                                                                                \
+        (x) += 4;                                                                                                     \
     } while (0)
 #endif
 
@@ -80,40 +97,49 @@ mk_status mk_fully_connected_wide_s8_dsp(const mk_fully_connected_params *p, con
     for (int32_t b = 0; b < p->batches; ++b, input += n) {
         int8_t *out = output + (size_t)b * (size_t)p->out_features;
         const int32_t *w0 = weights;
-        int32_t pair = 0;
-        for (; pair + 2 <= pairs; pair += 2) { /* four features: two pairs, two weight pointers */
-            const int32_t *w1 = w0 + 4 * blocks;
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            const int8_t *x = input;
-            for (int32_t j = 0; j < full; ++j, x += 4) {
-                const int32_t v = mk_read_s8x4(x);
-                MK_FCW_STEP4(v);
+        for (int32_t pair = 0; pair < pairs; pair += 2) {
+            int32_t acc[4], count;
+            if (pair + 2 <= pairs) { /* four features: two pairs, two weight pointers */
+                const int32_t *w1 = w0 + 4 * blocks;
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                const int8_t *x = input;
+                for (const int8_t *x_end = input + 4 * full; x != x_end;) {
+                    MK_FCW_LOAD_STEP4(x);
+                }
+                if (full < blocks) {
+                    const int32_t v = mk_fcw_word(input, n, full);
+                    MK_FCW_STEP4(v);
+                }
+                w0 = w1;
+                acc[0] = a0;
+                acc[1] = a1;
+                acc[2] = a2;
+                acc[3] = a3;
+                count = 4;
+            } else { /* the last pair (its second feature may be the zero padding) */
+                int32_t a0 = 0, a1 = 0;
+                for (int32_t j = 0; j < blocks; ++j, w0 += 4) {
+                    const int32_t v = mk_fcw_word(input, n, j);
+                    const int32_t x0 = __sxtb16(v), x1 = mk_sxtb16_ror8(v);
+                    a0 = __smlad(w0[1], x1, __smlad(w0[0], x0, a0));
+                    a1 = __smlad(w0[3], x1, __smlad(w0[2], x0, a1));
+                }
+                acc[0] = a0;
+                acc[1] = a1;
+                count = 2;
             }
-            if (full < blocks) {
-                const int32_t v = mk_fcw_word(input, n, full);
-                MK_FCW_STEP4(v);
-            }
-            w0 = w1;
+            /* four requantization sites for both paths (six, inlined, made the kernel 1.5 KB; a loop over the
+             * outputs cost ~8 instructions per output) */
             const int32_t f = 2 * pair;
-            out[f] = mk_fcw_out(p, bias, f, a0);
-            out[f + 1] = mk_fcw_out(p, bias, f + 1, a1);
-            out[f + 2] = mk_fcw_out(p, bias, f + 2, a2);
-            if (f + 3 < p->out_features) {
-                out[f + 3] = mk_fcw_out(p, bias, f + 3, a3);
-            }
-        }
-        if (pair < pairs) { /* the last pair (its second feature may be the zero padding) */
-            int32_t a0 = 0, a1 = 0;
-            for (int32_t j = 0; j < blocks; ++j, w0 += 4) {
-                const int32_t v = mk_fcw_word(input, n, j);
-                const int32_t x0 = __sxtb16(v), x1 = mk_sxtb16_ror8(v);
-                a0 = __smlad(w0[1], x1, __smlad(w0[0], x0, a0));
-                a1 = __smlad(w0[3], x1, __smlad(w0[2], x0, a1));
-            }
-            const int32_t f = 2 * pair;
-            out[f] = mk_fcw_out(p, bias, f, a0);
+            out[f] = mk_fcw_out(p, bias, f, acc[0]);
             if (f + 1 < p->out_features) {
-                out[f + 1] = mk_fcw_out(p, bias, f + 1, a1);
+                out[f + 1] = mk_fcw_out(p, bias, f + 1, acc[1]);
+            }
+            if (count == 4) {
+                out[f + 2] = mk_fcw_out(p, bias, f + 2, acc[2]);
+                if (f + 3 < p->out_features) {
+                    out[f + 3] = mk_fcw_out(p, bias, f + 3, acc[3]);
+                }
             }
         }
     }
