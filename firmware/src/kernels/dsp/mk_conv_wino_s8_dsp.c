@@ -132,6 +132,63 @@ static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t t
         }                                                                                                             \
     } while (0)
 
+/* The six GEMMs of one channel pair against the tile pair: m[j] = the four accumulators of position j, in the
+ * order (c, tile a), (c + 1, tile a), (c, tile b), (c + 1, tile b); x runs from V0 through V5 and w through the
+ * pair's six positions in one stream, the sums restarting every nb blocks. On DSP cores one assembly function built
+ * from the wide kernel's block (mk_dsp_wide.h: an LDM of the tile pair's words and one of the channel pair's, eight
+ * SMLAD; 10 instructions per 16 MACs, eight blocks per branch, the first with SMUAD) - GCC's loop around
+ * MK_WIDE_STEP took 13 and reloaded the segment state. */
+typedef struct {
+    const int32_t *x;  /* V0, block 0 */
+    const int32_t *w;  /* the pair's weights; advanced past them on return */
+    int32_t *m;        /* MK_WINO_POS * 4 accumulators out */
+    int32_t seg;       /* bytes of one position: 16 * nb */
+    int32_t entry;     /* mk_wide_pairs_entry(nb): the block of the eight-block loop a segment enters at */
+} mk_wino_gemm_args;
+
+#if MK_DSP_NATIVE
+/* Contract: nb >= 2 (the entry computation). Registers as mk_wide_pairs: r12 = x, lr = w, r0-r7 a block's words,
+ * r8-r11 the accumulators; the frame holds the arguments, the output pointer, the segment end and the entry. */
+__attribute__((naked, noinline)) static void mk_wino_gemm(mk_wino_gemm_args *args)
+{
+    (void)args;
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "ldm r0, {r1-r5}\n\t"            /* x, w, m, seg, entry block */
+        "adr.w r6, 3f\n\t"
+        "movs r7, #40\n\t"
+        "mla r5, r5, r7, r6\n\t"
+        "orr r5, r5, #1\n\t"             /* a Thumb address for LDR PC */
+        "add r6, r1, r4\n\t"             /* end of V0 */
+        "add r7, r3, #96\n\t"            /* end of m */
+        "mov r12, r1\n\t"
+        "mov lr, r2\n\t"
+        "push {r0, r3-r7}\n\t"           /* [sp] args, m, seg, entry address, segment end, m end */
+        "1:\n\t"
+        MK_WIDE_ASM_FIRST
+        "ldr pc, [sp, #12]\n\t"
+        ".p2align 2\n\t"
+        "3:\n\t"
+        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
+        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
+        "ldr r0, [sp, #16]\n\t"
+        "cmp r12, r0\n\t"
+        "bne 3b\n\t"
+        "ldrd r1, r2, [sp, #4]\n\t"      /* m, seg */
+        "stmia r1!, {r8-r11}\n\t"
+        "add r0, r0, r2\n\t"
+        "ldr r3, [sp, #20]\n\t"
+        "strd r1, r2, [sp, #4]\n\t"
+        "str r0, [sp, #16]\n\t"
+        "cmp r1, r3\n\t"
+        "bne 1b\n\t"
+        "ldr r0, [sp]\n\t"
+        "str lr, [r0, #4]\n\t"           /* args->w */
+        "add sp, #24\n\t"
+        "pop {r4-r11, pc}");
+}
+#endif
+
 /* The output transform of one (channel, tile) column of the six GEMM results m[j][i]: 3 y0..3 y3 into y[0..3][i]
  * (modulo 2^32: the sums may wrap, the results are exact). */
 static inline void mk_wino_output(const int32_t m[MK_WINO_POS][4], int32_t i, int32_t y[MK_WINO_TILE][4])
@@ -213,14 +270,23 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
         const int32_t *t = table;
         for (int32_t oc = 0; oc < out_c; oc += 2) {
             int32_t m[MK_WINO_POS][4];
-            const int32_t *x = v;
-            for (int32_t j = 0; j < MK_WINO_POS; ++j) {
-                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                MK_WINO_RUN(nb);
-                m[j][0] = a0;
-                m[j][1] = a1;
-                m[j][2] = a2;
-                m[j][3] = a3;
+#if MK_DSP_NATIVE
+            if (nb >= 2) {
+                mk_wino_gemm_args args = {v, w, &m[0][0], 16 * nb, mk_wide_pairs_entry(nb)};
+                mk_wino_gemm(&args);
+                w = args.w;
+            } else
+#endif
+            {
+                const int32_t *x = v;
+                for (int32_t j = 0; j < MK_WINO_POS; ++j) {
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    MK_WINO_RUN(nb);
+                    m[j][0] = a0;
+                    m[j][1] = a1;
+                    m[j][2] = a2;
+                    m[j][3] = a3;
+                }
             }
             int32_t y[MK_WINO_TILE][4];
             for (int32_t i = 0; i < 4; ++i) {
