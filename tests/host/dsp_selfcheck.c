@@ -281,7 +281,7 @@ static void sc_conv_wino(void)
     const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
     (void)mk_conv_s8(&p, sc_in, sc_w, bias, sc_ref);
     sc_gemm_forms(p.out_c, k, bias, p.input_offset);
-    static int8_t scratch[4 * 6 * 16 * 4] MK_ALIGNED(8); /* filter_h <= 4, in_c <= 16 */
+    static int8_t scratch[4 * 6 * 16 * 4 + 6 * 16] MK_ALIGNED(8); /* filter_h <= 4, in_c <= 16 */
     if (sc_rq_table(p.out_c, k, p.per_channel, p.output_offset) && sc_wino_forms(p.out_c, p.filter_h, p.in_c) &&
         mk_conv_wino_s8_dsp_scratch_bytes(&p) <= sizeof scratch) {
         memset(scratch, 0x5A, sizeof scratch); /* stale bytes must not leak into the sums */

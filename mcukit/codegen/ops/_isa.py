@@ -122,8 +122,8 @@ def wino_rq_table(table: np.ndarray) -> np.ndarray:
 
 def wino_scratch_bytes(filter_h: int, in_c: int) -> int:
     """Mirror of mk_conv_wino_s8_dsp_scratch_bytes(): six positions of an interleaved tile pair, 16 bytes per
-    4-channel block of each filter row."""
-    return filter_h * (in_c // 4) * 96
+    4-channel block of each filter row, then six input columns of one filter row (the tiles at the image's edge)."""
+    return filter_h * (in_c // 4) * 96 + 6 * in_c
 
 
 def wide_w8_weight_layout(w: np.ndarray) -> np.ndarray:

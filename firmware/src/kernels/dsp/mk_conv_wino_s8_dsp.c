@@ -41,15 +41,100 @@ static int32_t mk_wino_blocks(const mk_conv_params *p)
 
 size_t mk_conv_wino_s8_dsp_scratch_bytes(const mk_conv_params *p)
 {
-    /* six positions, each an interleaved pair of tiles: 16 bytes per block */
-    return (size_t)mk_wino_blocks(p) * (16u * MK_WINO_POS);
+    /* six positions, each an interleaved pair of tiles: 16 bytes per block; then the edge columns of a filter row */
+    return (size_t)mk_wino_blocks(p) * (16u * MK_WINO_POS) + MK_WINO_POS * (size_t)p->in_c;
 }
 
-/* One lane of the input transform: x0..x5 are the same halfword pair (channels 0, 2 or 1, 3 of a block) of six
- * neighbouring columns; V0..V5 go to q[0], q[pos], ..., q[5 pos]. Products by 2 and 4 are additions (SADD16 has no
- * shifting form); no lane overflows (|V| <= 1280). */
-static inline __attribute__((always_inline)) void mk_wino_lane(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
-                                                              int32_t x4, int32_t x5, int32_t *q, int32_t pos)
+/* The input transform of one filter row of a tile: `src` holds its six input columns (`ic` bytes apart, in_c % 4
+ * == 0), `c4` blocks of 4 channels each; V0..V5 of block j go to q[4 j + 2 lane], q[pos + 4 j + 2 lane], ... (lane 0:
+ * channels 0, 2 of the block - SXTB16 order - lane 1: channels 1, 3). Per lane: V0 = 4 (x0 - x2) + (x4 - x2),
+ * V1 = (x4 + x3) - 4 (x1 + x2), V2 = (x4 - x3) + 4 (x1 - x2), V3 = (x4 - x2) + 2 (x3 - x1), V4 = (x4 - x2) -
+ * 2 (x3 - x1), V5 = (x5 - x3) - 4 (x3 - x1); products by 2 and 4 are SADD16 doublings (no lane overflows: |V| <=
+ * 1280). On DSP cores one assembly loop, 39 instructions per lane of a block: the six columns are loaded from two
+ * bases by register offsets (ic, 2 ic) and the six positions stored from two bases by pos, 2 pos, 4 pos (GCC's
+ * version kept the offsets on the stack and took ~120 per block). */
+typedef struct {
+    const int8_t *src;
+    int32_t ic;
+    int32_t *q;
+    int32_t pos_bytes;
+    int32_t c4;
+} mk_wino_cols_args;
+
+#if MK_DSP_NATIVE
+/* r0 = column 0, r1 = column 3, r2 = ic, r3 = q, r4 = q + 3 pos, r5 = pos (bytes), r6 = end of column 0's run;
+ * r7-r12 and lr the lane's values. */
+#define MK_WINO_LANE(ror)                                                                                             \
+    "ldr r7, [r0, r2, lsl #1]\n\t"                                                                                    \
+    "sxtb16 r7, r7" ror "\n\t"         /* x2 */                                                                       \
+    "ldr r8, [r0]\n\t"                                                                                                \
+    "sxtb16 r8, r8" ror "\n\t"         /* x0 */                                                                       \
+    "ssub16 r8, r8, r7\n\t"                                                                                           \
+    "ldr r9, [r1, r2]\n\t"                                                                                            \
+    "sxtb16 r9, r9" ror "\n\t"         /* x4 */                                                                       \
+    "ssub16 r10, r9, r7\n\t"           /* p = x4 - x2 */                                                              \
+    "sadd16 r8, r8, r8\n\t"                                                                                           \
+    "sadd16 r8, r8, r8\n\t"                                                                                           \
+    "sadd16 r8, r8, r10\n\t"                                                                                          \
+    "str r8, [r3]\n\t"                 /* V0 */                                                                       \
+    "ldr r8, [r0, r2]\n\t"                                                                                            \
+    "sxtb16 r8, r8" ror "\n\t"         /* x1 */                                                                       \
+    "sadd16 r11, r8, r7\n\t"           /* x1 + x2 */                                                                  \
+    "ssub16 r7, r8, r7\n\t"            /* x1 - x2 */                                                                  \
+    "ldr r12, [r1]\n\t"                                                                                               \
+    "sxtb16 r12, r12" ror "\n\t"       /* x3 */                                                                       \
+    "sadd16 lr, r9, r12\n\t"                                                                                          \
+    "sadd16 r11, r11, r11\n\t"                                                                                        \
+    "sadd16 r11, r11, r11\n\t"                                                                                        \
+    "ssub16 lr, lr, r11\n\t"                                                                                          \
+    "str lr, [r3, r5]\n\t"             /* V1 */                                                                       \
+    "ssub16 lr, r9, r12\n\t"                                                                                          \
+    "sadd16 r7, r7, r7\n\t"                                                                                           \
+    "sadd16 r7, r7, r7\n\t"                                                                                           \
+    "sadd16 lr, lr, r7\n\t"                                                                                           \
+    "str lr, [r3, r5, lsl #1]\n\t"     /* V2 */                                                                       \
+    "ssub16 r8, r12, r8\n\t"           /* x3 - x1 */                                                                  \
+    "sadd16 r8, r8, r8\n\t"                                                                                           \
+    "sadd16 lr, r10, r8\n\t"                                                                                          \
+    "str lr, [r4]\n\t"                 /* V3 */                                                                       \
+    "ssub16 lr, r10, r8\n\t"                                                                                          \
+    "str lr, [r3, r5, lsl #2]\n\t"     /* V4 */                                                                       \
+    "ldr r9, [r1, r2, lsl #1]\n\t"                                                                                    \
+    "sxtb16 r9, r9" ror "\n\t"         /* x5 */                                                                       \
+    "ssub16 r9, r9, r12\n\t"                                                                                          \
+    "sadd16 r8, r8, r8\n\t"                                                                                           \
+    "ssub16 r9, r9, r8\n\t"                                                                                           \
+    "str r9, [r4, r5, lsl #1]\n\t"     /* V5 */
+
+/* Contract: c4 >= 1. */
+__attribute__((naked, noinline)) static void mk_wino_cols(const mk_wino_cols_args *args)
+{
+    (void)args;
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "ldm r0, {r0, r2, r3, r5, r6}\n\t"  /* src, ic, q, pos, c4 */
+        "add r1, r2, r2, lsl #1\n\t"
+        "add r1, r0, r1\n\t"                /* column 3 */
+        "add r4, r5, r5, lsl #1\n\t"
+        "add r4, r3, r4\n\t"                /* q + 3 pos */
+        "add r6, r0, r6, lsl #2\n\t"        /* end of column 0's run */
+        "1:\n\t"
+        MK_WINO_LANE("")
+        "adds r3, #4\n\t"
+        "adds r4, #4\n\t"
+        MK_WINO_LANE(", ror #8")
+        "adds r3, #12\n\t"
+        "adds r4, #12\n\t"
+        "adds r0, #4\n\t"
+        "adds r1, #4\n\t"
+        "cmp r0, r6\n\t"
+        "bne 1b\n\t"
+        "pop {r4-r11, pc}");
+}
+#else
+/* One lane of the transform: x0..x5 the same halfword pair of the six columns; V0..V5 to q[0], q[pos], ... */
+static inline void mk_wino_lane(int32_t x0, int32_t x1, int32_t x2, int32_t x3, int32_t x4, int32_t x5, int32_t *q,
+                                int32_t pos)
 {
     const int32_t p = __ssub16(x4, x2), r = __ssub16(x3, x1), r2 = __sadd16(r, r);
     const int32_t t = __ssub16(x0, x2), t2 = __sadd16(t, t);
@@ -63,21 +148,31 @@ static inline __attribute__((always_inline)) void mk_wino_lane(int32_t x0, int32
     q[5 * pos] = __ssub16(__ssub16(x5, x3), __sadd16(r2, r2));
 }
 
-/* One block of 4 channels: the words d0..d5 of six neighbouring columns -> V0..V5 (both lanes) from q. */
-static inline __attribute__((always_inline)) void mk_wino_block(const int32_t d[MK_WINO_POS], int32_t *q,
-                                                               int32_t pos)
+static void mk_wino_cols(const mk_wino_cols_args *args)
 {
-    mk_wino_lane(__sxtb16(d[0]), __sxtb16(d[1]), __sxtb16(d[2]), __sxtb16(d[3]), __sxtb16(d[4]), __sxtb16(d[5]), q,
-                 pos);
-    mk_wino_lane(mk_sxtb16_ror8(d[0]), mk_sxtb16_ror8(d[1]), mk_sxtb16_ror8(d[2]), mk_sxtb16_ror8(d[3]),
-                 mk_sxtb16_ror8(d[4]), mk_sxtb16_ror8(d[5]), q + 1, pos);
+    const int8_t *s = args->src;
+    const size_t ic = (size_t)args->ic;
+    const int32_t pos = args->pos_bytes / 4;
+    int32_t *q = args->q;
+    for (int32_t j = 0; j < args->c4; ++j, s += 4, q += 4) {
+        int32_t d[MK_WINO_POS];
+        for (int32_t k = 0; k < MK_WINO_POS; ++k) {
+            d[k] = mk_read_s8x4(s + (size_t)k * ic);
+        }
+        mk_wino_lane(__sxtb16(d[0]), __sxtb16(d[1]), __sxtb16(d[2]), __sxtb16(d[3]), __sxtb16(d[4]), __sxtb16(d[5]),
+                     q, pos);
+        mk_wino_lane(mk_sxtb16_ror8(d[0]), mk_sxtb16_ror8(d[1]), mk_sxtb16_ror8(d[2]), mk_sxtb16_ror8(d[3]),
+                     mk_sxtb16_ror8(d[4]), mk_sxtb16_ror8(d[5]), q + 1, pos);
+    }
 }
+#endif
 
 /* Tile `tile` (raster order over batch, output row, column quad) transformed into rows V0..V5 of its half of the
  * interleaved pair: dst is word 0 (tile a) or word 2 (tile b) of block 0 of V0; positions are `pos` words apart.
- * Columns outside the image read the zero point (pad4: a word of it), which then does not advance. */
-static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t tile, int32_t tiles_w,
-                         const int8_t *pad4, int32_t *dst, int32_t pos)
+ * A filter row whose six columns are not all inside the image is first gathered into `edge` (6 in_c bytes) with
+ * the zero point for the columns outside. */
+static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t tile, int32_t tiles_w, int8_t *edge,
+                         int32_t *dst, int32_t pos)
 {
     const int32_t tx = tile % tiles_w, rest = tile / tiles_w;
     const int32_t oy = rest % p->out_h, b = rest / p->out_h;
@@ -89,33 +184,19 @@ static void mk_wino_tile(const mk_conv_params *p, const int8_t *input, int32_t t
         const int32_t iy = iy0 + fy * p->dilation_h;
         const int row_in = iy >= 0 && iy < p->in_h;
         const int8_t *row = input + ((size_t)b * (size_t)p->in_h + (size_t)(row_in ? iy : 0)) * (size_t)p->in_w * ic;
-        int32_t *q = dst + 4 * fy * c4;
-        int32_t d[MK_WINO_POS];
-        if (row_in && cols_in) { /* the common case: six whole columns */
-            const int8_t *s = row + (size_t)ix0 * ic;
-            for (int32_t j = 0; j < c4; ++j, s += 4, q += 4) {
-                for (int32_t k = 0; k < MK_WINO_POS; ++k) {
-                    d[k] = mk_read_s8x4(s + (size_t)k * ic);
-                }
-                mk_wino_block(d, q, pos);
-            }
-            continue;
-        }
-        const int8_t *c[MK_WINO_POS];
-        int32_t step[MK_WINO_POS];
-        for (int32_t k = 0; k < MK_WINO_POS; ++k) {
-            const int32_t ix = ix0 + k;
-            const int in = row_in && ix >= 0 && ix < p->in_w;
-            c[k] = in ? row + (size_t)ix * ic : pad4;
-            step[k] = in ? 4 : 0;
-        }
-        for (int32_t j = 0; j < c4; ++j, q += 4) {
+        mk_wino_cols_args args = {row + (size_t)(cols_in ? ix0 : 0) * ic, p->in_c, dst + 4 * fy * c4, 4 * pos, c4};
+        if (!(row_in && cols_in)) {
             for (int32_t k = 0; k < MK_WINO_POS; ++k) {
-                d[k] = mk_read_s8x4(c[k]);
-                c[k] += step[k];
+                const int32_t ix = ix0 + k;
+                if (row_in && ix >= 0 && ix < p->in_w) {
+                    memcpy(edge + (size_t)k * ic, row + (size_t)ix * ic, ic);
+                } else {
+                    memset(edge + (size_t)k * ic, -p->input_offset, ic);
+                }
             }
-            mk_wino_block(d, q, pos);
+            args.src = edge;
         }
+        mk_wino_cols(&args);
     }
 }
 
@@ -248,7 +329,7 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
     const int32_t nb = mk_wino_blocks(p);
     const int32_t pos = 4 * nb; /* words between the positions V0..V5 */
     int32_t *v = (int32_t *)(void *)scratch;
-    const int32_t pad4 = mk_splat8(-p->input_offset);
+    int8_t *edge = scratch + (size_t)nb * (16u * MK_WINO_POS);
     const int32_t lo4 = mk_splat8(p->act_min), hi4 = mk_splat8(p->act_max);
     const int32_t clamp = p->act_min > -128 || p->act_max < 127;
     const int32_t out_c = p->out_c;
@@ -258,8 +339,8 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
     for (int32_t tile = 0; tile < tiles; tile += 2) {
         const int two = tile + 1 < tiles;
         int8_t *pa[MK_WINO_TILE], *pb[MK_WINO_TILE];
-        mk_wino_tile(p, input, tile, tiles_w, (const int8_t *)&pad4, v, pos);
-        mk_wino_tile(p, input, two ? tile + 1 : tile, tiles_w, (const int8_t *)&pad4, v + 2, pos);
+        mk_wino_tile(p, input, tile, tiles_w, edge, v, pos);
+        mk_wino_tile(p, input, two ? tile + 1 : tile, tiles_w, edge, v + 2, pos);
         mk_wino_pixels(p, output, tile, tiles_w, pa);
         if (two) {
             mk_wino_pixels(p, output, tile + 1, tiles_w, pb);
