@@ -345,19 +345,24 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
 {
     const int32_t *w = weights;
     int32_t oc = 0;
-    if (!narrow && blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
-        const int32_t pairs = out_c / 2;
+    if (blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
+        const int32_t pairs = out_c / 2, words = (narrow ? 2 : 4) * blocks * pairs;
         const mk_wide_pairs_args args = {out_a,
                                          out_a + 2 * pairs,
                                          out_b != NULL ? (int32_t)(out_b - out_a) : 0,
                                          wide,
                                          wide + 4 * blocks,
-                                         mk_wide_pairs_entry(blocks),
+                                         mk_wide_pairs_entry(blocks, narrow ? MK_WIDE8_PAIRS_UNROLL
+                                                                            : MK_WIDE_PAIRS_UNROLL),
                                          weights,
                                          t};
-        mk_wide_pairs(&args);
+        if (narrow) {
+            mk_wide8_pairs(&args);
+        } else {
+            mk_wide_pairs(&args);
+        }
         oc = 2 * pairs;
-        w += 4 * blocks * pairs;
+        w += words;
         t += 2 * MK_DSP_RQ_WORDS * pairs;
     }
     for (; oc < out_c; oc += 2) {
