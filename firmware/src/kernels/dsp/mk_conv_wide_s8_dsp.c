@@ -5,9 +5,10 @@
  *
  * Why it is faster: the int8 GEMM spends 4 SXTB16 per 16 MACs widening weights and 4 widening inputs, inside the
  * innermost loop. Here the weights are int16 in flash (twice the bytes: docs/kernels.md says where that pays) and
- * the two input rows of a pixel pair are widened once into `scratch`, then reused for every output channel. The
- * inner step is four LDRD and eight SMLAD for 16 MACs. Both rows of the pair are interleaved block by block so
- * one pointer walks them, and the weights of a channel pair likewise.
+ * the two input rows of a pixel pair are widened once into `scratch`, then reused for every output channel. Both
+ * rows of the pair are interleaved block by block so one pointer walks them, and the weights of a channel pair
+ * likewise; all the channel pairs of a pixel pair run in one assembly function (mk_wide_pairs in mk_dsp_wide.h:
+ * two LDM and eight SMLAD per 16 MACs, the epilogue in registers).
  *
  * Layouts (mcukit/codegen/ops/_isa.py wide_weight_layout): k = filter_h * filter_w * in_c rounded up to a
  * multiple of 4 with zero weights; for every 4 bytes x0..x3 of a row SXTB16 gives the halfword pairs (x0, x2) and
@@ -32,7 +33,8 @@ static int mk_wide_is_1x1(const mk_conv_params *p)
     return p->filter_h == 1 && p->filter_w == 1 && p->pad_top == 0 && p->pad_left == 0;
 }
 
-/* Windows are copied to int8 im2col rows first only when a tap can start inside a 4-byte block. */
+/* Whether a tap can start inside a 4-byte block: the scratch then holds two int8 im2col rows too, for the windows
+ * neither mk_wide_window_rows nor mk_wide_windows_gather take (those widen from the input directly). */
 static int mk_wide_needs_im2col(const mk_conv_params *p)
 {
     return !mk_wide_is_1x1(p) && p->in_c % 4 != 0;
@@ -154,7 +156,8 @@ static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t 
 
 /* The window of output pixel q widened straight from the input into one row of the interleaved pair (dst: word 0
  * of block 0 of that row; rows are 4 words apart), when in_c is a multiple of 4 so that every tap starts a block:
- * no int8 im2col copy. Taps outside the image get the zero point in both halves (pad2). */
+ * no int8 im2col copy (the windows mk_wide_windows_inside does not take: at the image's edge, or a lone pixel).
+ * Taps outside the image get the zero point in both halves (pad2). */
 static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t pad2, int32_t *dst)
 {
     const int32_t c4 = p->in_c / 4;
@@ -221,8 +224,8 @@ static int mk_wide_windows_inside(const mk_conv_params *p, const int8_t *input, 
 }
 
 /* Whether every window row is a whole number of blocks though taps start inside them (in_c not a multiple of 4,
- * filter_w * in_c one; DS-CNN's first layer: in_c 1, 4 taps wide): mk_wide_window_rows widens such windows straight
- * from the input, a block per LDR, instead of the int8 im2col copy. */
+ * filter_w * in_c one; DS-CNN's first layer: in_c 1, 4 taps wide): mk_wide_windows_inside and mk_wide_window_rows
+ * widen such windows straight from the input, a block per (unaligned) word, instead of the int8 im2col copy. */
 static int mk_wide_row_blocks(const mk_conv_params *p)
 {
     return !mk_wide_is_1x1(p) && p->in_c % 4 != 0 && p->dilation_w == 1 && (p->filter_w * p->in_c) % 4 == 0 &&
@@ -321,7 +324,7 @@ static int mk_wide_windows_gather(const mk_conv_params *p, const int8_t *input, 
     const int8_t *xa = mk_wide_window_start(p, input, q);
     const int8_t *xb = xa != NULL ? mk_wide_window_start(p, input, q + 1) : NULL;
     const int32_t n = g->words, last = g->at[n - 1] + 4;
-    if (xb == NULL || xa + last > end || xb + last > end) {
+    if (xb == NULL || end - xa < last || end - xb < last) {
         return 0;
     }
     for (int32_t j = 0; j < n; ++j, dst += 4) {
@@ -345,19 +348,24 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
 {
     const int32_t *w = weights;
     int32_t oc = 0;
-    if (!narrow && blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
-        const int32_t pairs = out_c / 2;
+    if (blocks >= 2 && out_c >= 2) { /* the assembly loop: every full channel pair */
+        const int32_t pairs = out_c / 2, words = (narrow ? 2 : 4) * blocks * pairs;
         const mk_wide_pairs_args args = {out_a,
                                          out_a + 2 * pairs,
                                          out_b != NULL ? (int32_t)(out_b - out_a) : 0,
                                          wide,
                                          wide + 4 * blocks,
-                                         mk_wide_pairs_entry(blocks),
+                                         mk_wide_pairs_entry(blocks, narrow ? MK_WIDE8_PAIRS_UNROLL
+                                                                            : MK_WIDE_PAIRS_UNROLL),
                                          weights,
                                          t};
-        mk_wide_pairs(&args);
+        if (narrow) {
+            mk_wide8_pairs(&args);
+        } else {
+            mk_wide_pairs(&args);
+        }
         oc = 2 * pairs;
-        w += 4 * blocks * pairs;
+        w += words;
         t += 2 * MK_DSP_RQ_WORDS * pairs;
     }
     for (; oc < out_c; oc += 2) {

@@ -145,17 +145,18 @@ static inline uint32_t mk_wide_epilogue(int32_t a0, int32_t a1, int32_t a2, int3
 }
 #endif
 
-/* ---- The whole channel-pair loop of one pixel pair (mk_wide_pairs) --------------------------------------------------
+/* ---- The whole channel-pair loop of one pixel pair (mk_wide_pairs, mk_wide8_pairs) ---------------------------------
  *
- * Everything mk_wide_gemm does for the channel pairs of a widened pixel pair, for int16 weights: the GEMM of every
- * pair, its epilogue (the arithmetic of mk_wide_epilogue) and the two halfword stores. On DSP cores one assembly
- * function whose fourteen registers hold the two pointers, the four accumulators and the eight words of a block
- * (the block end and the table pointer wait in its stack frame), so nothing else is reloaded inside a pair (GCC's
- * loop around MK_WIDE_STEP and mk_wide_epilogue reloaded about 25 values from the stack per pair). Per block: one
- * LDM of the pixel pair's 4 words and one of the channel pair's (10 instructions for 16 MACs instead of 12), eight
- * blocks per compare and branch (the first pass enters the loop part way), the first block with SMUAD (no zeroing); per pair: the two table rows by one LDM
- * of 8 words and one LDRD, and each row's bytes joined by one BFI (no packing of a word, the clamp of ReLU-style
- * ranges is the caller's).
+ * Everything mk_wide_gemm does for the channel pairs of a widened pixel pair: the GEMM of every pair, its epilogue
+ * (the arithmetic of mk_wide_epilogue) and the two halfword stores; mk_wide_pairs for int16 weights, mk_wide8_pairs
+ * for the int8 layout of MK_WIDE8_STEP. On DSP cores each is one assembly function whose fourteen registers hold
+ * the two pointers, the four accumulators and the eight words of a block (the block end, the table and output
+ * pointers wait in its stack frame), so nothing else is reloaded inside a pair (GCC's loop around MK_WIDE_STEP and
+ * mk_wide_epilogue reloaded about 25 values from the stack per pair). Per block: one LDM of the pixel pair's 4 words
+ * and one of the channel pair's (10 instructions for 16 MACs instead of 12; int8 weights: one LDRD and 4 SXTB16,
+ * 14 instead of 16), eight blocks per compare and branch (int8: four; the first pass enters the loop part way),
+ * the first block with SMUAD (no zeroing); per pair: the two table rows by one LDM of 8 words and one LDRD, and
+ * each row's bytes joined by one BFI (no packing of a word; the clamp of ReLU-style ranges is the caller's).
  * Contract: blocks >= 2, out_end > out_a (at least one pair). */
 typedef struct {
     int8_t *out_a;        /* row a's outputs of the first pair */
@@ -164,23 +165,26 @@ typedef struct {
                            * first) */
     const int32_t *wide;  /* the widened pixel pair, block 0 */
     const int32_t *end;   /* wide + 4 * blocks */
-    int32_t entry;        /* (8 - (blocks - 1) % 8) % 8: the block of the eight-block loop the first pass enters at */
-    const int32_t *w;     /* the first pair's weights (4 * blocks words per pair) */
+    int32_t entry;        /* mk_wide_pairs_entry(blocks, unroll): the block of the loop the first pass enters at */
+    const int32_t *w;     /* the first pair's weights (4 * blocks words per pair; int8: 2 * blocks) */
     const int32_t *t;     /* its table rows (2 * MK_DSP_RQ_WORDS words per pair) */
 } mk_wide_pairs_args;
 
-static inline int32_t mk_wide_pairs_entry(int32_t blocks)
+/* unroll: MK_WIDE_PAIRS_UNROLL (mk_wide_pairs) or MK_WIDE8_PAIRS_UNROLL (mk_wide8_pairs) */
+#define MK_WIDE_PAIRS_UNROLL 8
+#define MK_WIDE8_PAIRS_UNROLL 4 /* its blocks are 56 bytes: four keep the int8-weight build's code in check */
+static inline int32_t mk_wide_pairs_entry(int32_t blocks, int32_t unroll)
 {
-    return (8 - (blocks - 1) % 8) % 8;
+    return (unroll - (blocks - 1) % unroll) % unroll;
 }
 
 #if MK_DSP_NATIVE
 /* One block; r12 = x, lr = w; r0-r3 the pixel pair's words {a02, a13, b02, b13}, r4-r7 the channel pair's
  * {c 02, c 13, c+1 02, c+1 13}; accumulators r8 (c, row a), r9 (c+1, row a), r10 (c, row b), r11 (c+1, row b).
- * Every instruction is 32 bits wide: a block is 40 bytes, which the entry address computation relies on. */
-#define MK_WIDE_ASM_BLOCK(mac, acc8, acc10, acc9, acc11)                                                              \
-    "ldmia.w r12!, {r0-r3}\n\t"                                                                                       \
-    "ldmia.w lr!, {r4-r7}\n\t"                                                                                        \
+ * `load` brings in r4-r7. Every instruction is 32 bits wide: a block is a fixed number of bytes (40 for int16
+ * weights, 56 for int8), which the entry address computation relies on. */
+#define MK_WIDE_ASM_BLOCK(load, mac, acc8, acc10, acc9, acc11)                                                        \
+    "ldmia.w r12!, {r0-r3}\n\t" load                                                                                  \
     mac " r8, r4, r0" acc8 "\n\t"                                                                                     \
     "smlad r8, r5, r1, r8\n\t"                                                                                        \
     mac " r10, r4, r2" acc10 "\n\t"                                                                                   \
@@ -189,88 +193,109 @@ static inline int32_t mk_wide_pairs_entry(int32_t blocks)
     "smlad r9, r7, r1, r9\n\t"                                                                                        \
     mac " r11, r6, r2" acc11 "\n\t"                                                                                   \
     "smlad r11, r7, r3, r11\n\t"
-#define MK_WIDE_ASM_FIRST MK_WIDE_ASM_BLOCK("smuad", "", "", "", "")
-#define MK_WIDE_ASM_NEXT MK_WIDE_ASM_BLOCK("smlad", ", r8", ", r10", ", r9", ", r11")
+#define MK_WIDE_ASM_LOAD16 "ldmia.w lr!, {r4-r7}\n\t"
+#define MK_WIDE_ASM_LOAD8                                                                                             \
+    "ldrd r4, r6, [lr], #8\n\t" /* channel c's 4 int8 weights, then c+1's */                                         \
+    "sxtb16 r5, r4, ror #8\n\t"                                                                                       \
+    "sxtb16 r4, r4\n\t"                                                                                               \
+    "sxtb16 r7, r6, ror #8\n\t"                                                                                       \
+    "sxtb16 r6, r6\n\t"
+#define MK_WIDE_ASM_FIRST(load) MK_WIDE_ASM_BLOCK(load, "smuad", "", "", "", "")
+#define MK_WIDE_ASM_NEXT(load) MK_WIDE_ASM_BLOCK(load, "smlad", ", r8", ", r10", ", r9", ", r11")
+
+/* The function body around the blocks; `size` the block's bytes as an immediate, `blocks` the loop's blocks. */
+#define MK_WIDE_ASM_NEXT4(load)                                                                                       \
+    MK_WIDE_ASM_NEXT(load) MK_WIDE_ASM_NEXT(load) MK_WIDE_ASM_NEXT(load) MK_WIDE_ASM_NEXT(load)
+#define MK_WIDE_ASM_PAIRS(load, size, blocks)                                                                         \
+    "push {r4-r11, lr}\n\t"                                                                                           \
+    "ldm r0, {r1-r8}\n\t" /* out_a, out_end, b_offset, wide, end, entry block, w, t */                                \
+    "adr.w r9, 3f\n\t"                                                                                                \
+    "movs r10, " size "\n\t"                                                                                          \
+    "mla r6, r6, r10, r9\n\t"                                                                                         \
+    "orr r6, r6, #1\n\t" /* a Thumb address for LDR PC */                                                            \
+    "mov lr, r7\n\t"                                                                                                  \
+    "push {r1-r6, r8}\n\t" /* the frame: [sp] out_a, out_end, b_offset, wide, end, entry address, t */               \
+    "1:\n\t"                                                                                                          \
+    "ldr r12, [sp, #12]\n\t" /* x = wide */                                                                           \
+    MK_WIDE_ASM_FIRST(load)                                                                                           \
+    "ldr pc, [sp, #20]\n\t"                                                                                           \
+    ".p2align 2\n\t"                                                                                                  \
+    "3:\n\t"                                                                                                          \
+    blocks                                                                                                            \
+    "ldr r0, [sp, #16]\n\t"                                                                                           \
+    "cmp r12, r0\n\t"                                                                                                 \
+    "bne 3b\n\t"                                                                                                      \
+    /* epilogue: r0-r4 channel c's {b, s, m, r, e}, r5-r7 channel c+1's {b, s, m}, then r0/r1 its {r, e} */           \
+    "ldr r12, [sp, #24]\n\t"                                                                                          \
+    "ldmia r12!, {r0-r7}\n\t"                                                                                         \
+    "mla r8, r8, r1, r0\n\t"                                                                                          \
+    "mla r10, r10, r1, r0\n\t"                                                                                        \
+    "mla r9, r9, r6, r5\n\t"                                                                                          \
+    "mla r11, r11, r6, r5\n\t"                                                                                        \
+    "smmulr r8, r8, r2\n\t"                                                                                           \
+    "smmulr r10, r10, r2\n\t"                                                                                         \
+    "smmulr r9, r9, r7\n\t"                                                                                           \
+    "smmulr r11, r11, r7\n\t"                                                                                         \
+    "ldrd r0, r1, [r12], #8\n\t"                                                                                      \
+    "str r12, [sp, #24]\n\t"                                                                                          \
+    "add r2, r3, r8, lsl #1\n\t"                                                                                      \
+    "add r8, r2, r8, asr #31\n\t"                                                                                     \
+    "add r2, r3, r10, lsl #1\n\t"                                                                                     \
+    "add r10, r2, r10, asr #31\n\t"                                                                                   \
+    "add r2, r0, r9, lsl #1\n\t"                                                                                      \
+    "add r9, r2, r9, asr #31\n\t"                                                                                     \
+    "add r2, r0, r11, lsl #1\n\t"                                                                                     \
+    "add r11, r2, r11, asr #31\n\t"                                                                                   \
+    "asr r8, r8, r4\n\t"                                                                                              \
+    "asr r10, r10, r4\n\t"                                                                                            \
+    "asr r9, r9, r1\n\t"                                                                                              \
+    "asr r11, r11, r1\n\t"                                                                                            \
+    "ssat r8, #8, r8\n\t"                                                                                             \
+    "ssat r10, #8, r10\n\t"                                                                                           \
+    "ssat r9, #8, r9\n\t"                                                                                             \
+    "ssat r11, #8, r11\n\t"                                                                                           \
+    "bfi r8, r9, #8, #8\n\t"   /* row a: {c, c+1} */                                                                  \
+    "bfi r10, r11, #8, #8\n\t" /* row b */                                                                            \
+    "ldmia sp, {r0-r2}\n\t"    /* out_a, out_end, b_offset */                                                         \
+    "strh r10, [r0, r2]\n\t"                                                                                          \
+    "strh r8, [r0], #2\n\t"                                                                                           \
+    "str r0, [sp]\n\t"                                                                                                \
+    "cmp r0, r1\n\t"                                                                                                  \
+    "bne 1b\n\t"                                                                                                      \
+    "add sp, #28\n\t"                                                                                                 \
+    "pop {r4-r11, pc}"
 
 __attribute__((naked, noinline, unused)) static void mk_wide_pairs(const mk_wide_pairs_args *args)
 {
     (void)args;
-    __asm__ volatile(
-        "push {r4-r11, lr}\n\t"
-        "ldm r0, {r1-r8}\n\t"             /* out_a, out_end, b_offset, wide, end, entry block, w, t */
-        "adr.w r9, 3f\n\t"
-        "movs r10, #40\n\t"
-        "mla r6, r6, r10, r9\n\t"
-        "orr r6, r6, #1\n\t"              /* a Thumb address for LDR PC */
-        "mov lr, r7\n\t"                  /* w */
-        "push {r1-r6, r8}\n\t"            /* the frame: [sp] out_a, out_end, b_offset, wide, end, entry address, t */
-        "1:\n\t"
-        "ldr r12, [sp, #12]\n\t"          /* x = wide */
-        MK_WIDE_ASM_FIRST
-        "ldr pc, [sp, #20]\n\t"
-        ".p2align 2\n\t"
-        "3:\n\t"
-        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
-        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
-        "ldr r0, [sp, #16]\n\t"
-        "cmp r12, r0\n\t"
-        "bne 3b\n\t"
-        /* epilogue: r0-r4 channel c's {b, s, m, r, e}, r5-r7 channel c+1's {b, s, m}, then r0/r1 its {r, e} */
-        "ldr r12, [sp, #24]\n\t"
-        "ldmia r12!, {r0-r7}\n\t"
-        "mla r8, r8, r1, r0\n\t"
-        "mla r10, r10, r1, r0\n\t"
-        "mla r9, r9, r6, r5\n\t"
-        "mla r11, r11, r6, r5\n\t"
-        "smmulr r8, r8, r2\n\t"
-        "smmulr r10, r10, r2\n\t"
-        "smmulr r9, r9, r7\n\t"
-        "smmulr r11, r11, r7\n\t"
-        "ldrd r0, r1, [r12], #8\n\t"
-        "str r12, [sp, #24]\n\t"
-        "add r2, r3, r8, lsl #1\n\t"
-        "add r8, r2, r8, asr #31\n\t"
-        "add r2, r3, r10, lsl #1\n\t"
-        "add r10, r2, r10, asr #31\n\t"
-        "add r2, r0, r9, lsl #1\n\t"
-        "add r9, r2, r9, asr #31\n\t"
-        "add r2, r0, r11, lsl #1\n\t"
-        "add r11, r2, r11, asr #31\n\t"
-        "asr r8, r8, r4\n\t"
-        "asr r10, r10, r4\n\t"
-        "asr r9, r9, r1\n\t"
-        "asr r11, r11, r1\n\t"
-        "ssat r8, #8, r8\n\t"
-        "ssat r10, #8, r10\n\t"
-        "ssat r9, #8, r9\n\t"
-        "ssat r11, #8, r11\n\t"
-        "bfi r8, r9, #8, #8\n\t"          /* row a: {c, c+1} */
-        "bfi r10, r11, #8, #8\n\t"        /* row b */
-        "ldmia sp, {r0-r2}\n\t"           /* out_a, out_end, b_offset */
-        "strh r10, [r0, r2]\n\t"
-        "strh r8, [r0], #2\n\t"
-        "str r0, [sp]\n\t"
-        "cmp r0, r1\n\t"
-        "bne 1b\n\t"
-        "add sp, #28\n\t"
-        "pop {r4-r11, pc}");
+    __asm__ volatile(MK_WIDE_ASM_PAIRS(MK_WIDE_ASM_LOAD16, "#40",
+                                       MK_WIDE_ASM_NEXT4(MK_WIDE_ASM_LOAD16) MK_WIDE_ASM_NEXT4(MK_WIDE_ASM_LOAD16)));
+}
+
+__attribute__((naked, noinline, unused)) static void mk_wide8_pairs(const mk_wide_pairs_args *args)
+{
+    (void)args;
+    __asm__ volatile(MK_WIDE_ASM_PAIRS(MK_WIDE_ASM_LOAD8, "#56", MK_WIDE_ASM_NEXT4(MK_WIDE_ASM_LOAD8)));
 }
 #else
-__attribute__((unused)) static void mk_wide_pairs(const mk_wide_pairs_args *args)
-{
-    const int32_t *w = args->w, *t = args->t;
-    for (int8_t *out = args->out_a; out != args->out_end; out += 2) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        const int32_t *x = args->wide;
-        while (x != args->end) {
-            MK_WIDE_STEP(w, x);
-        }
-        const uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);
-        const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);
-        memcpy(out + args->b_offset, &hb, 2);
-        memcpy(out, &ha, 2);
+#define MK_WIDE_PAIRS_C(name, step)                                                                                   \
+    __attribute__((unused)) static void name(const mk_wide_pairs_args *args)                                          \
+    {                                                                                                                 \
+        const int32_t *w = args->w, *t = args->t;                                                                     \
+        for (int8_t *out = args->out_a; out != args->out_end; out += 2) {                                             \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                                                   \
+            const int32_t *x = args->wide;                                                                            \
+            while (x != args->end) {                                                                                  \
+                step(w, x);                                                                                           \
+            }                                                                                                         \
+            const uint32_t v = mk_wide_epilogue(a0, a1, a2, a3, &t);                                                  \
+            const uint16_t ha = (uint16_t)v, hb = (uint16_t)(v >> 16);                                                \
+            memcpy(out + args->b_offset, &hb, 2);                                                                     \
+            memcpy(out, &ha, 2);                                                                                      \
+        }                                                                                                             \
     }
-}
+MK_WIDE_PAIRS_C(mk_wide_pairs, MK_WIDE_STEP)
+MK_WIDE_PAIRS_C(mk_wide8_pairs, MK_WIDE8_STEP)
 #endif
 
 #endif /* MK_DSP_WIDE_H */
