@@ -224,7 +224,7 @@ typedef struct {
     const int32_t *w;  /* the pair's weights; advanced past them on return */
     int32_t *m;        /* MK_WINO_POS * 4 accumulators out */
     int32_t seg;       /* bytes of one position: 16 * nb */
-    int32_t entry;     /* mk_wide_pairs_entry(nb): the block of the eight-block loop a segment enters at */
+    int32_t entry;     /* mk_wide_pairs_entry(nb, MK_WIDE_PAIRS_UNROLL): the block a segment enters the loop at */
 } mk_wino_gemm_args;
 
 #if MK_DSP_NATIVE
@@ -246,12 +246,11 @@ __attribute__((naked, noinline)) static void mk_wino_gemm(mk_wino_gemm_args *arg
         "mov lr, r2\n\t"
         "push {r0, r3-r7}\n\t"           /* [sp] args, m, seg, entry address, segment end, m end */
         "1:\n\t"
-        MK_WIDE_ASM_FIRST
+        MK_WIDE_ASM_FIRST(MK_WIDE_ASM_LOAD16)
         "ldr pc, [sp, #12]\n\t"
         ".p2align 2\n\t"
         "3:\n\t"
-        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
-        MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT MK_WIDE_ASM_NEXT
+        MK_WIDE_ASM_NEXT4(MK_WIDE_ASM_LOAD16) MK_WIDE_ASM_NEXT4(MK_WIDE_ASM_LOAD16)
         "ldr r0, [sp, #16]\n\t"
         "cmp r12, r0\n\t"
         "bne 3b\n\t"
@@ -353,7 +352,7 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
             int32_t m[MK_WINO_POS][4];
 #if MK_DSP_NATIVE
             if (nb >= 2) {
-                mk_wino_gemm_args args = {v, w, &m[0][0], 16 * nb, mk_wide_pairs_entry(nb)};
+                mk_wino_gemm_args args = {v, w, &m[0][0], 16 * nb, mk_wide_pairs_entry(nb, MK_WIDE_PAIRS_UNROLL)};
                 mk_wino_gemm(&args);
                 w = args.w;
             } else
