@@ -368,6 +368,21 @@ def write_manifest(out_dir: Path, generator: str, seed: int, cases: list[dict[st
     sys.stderr.write(f"{label}: {len(cases)} models, {total} bytes\n")
 
 
+def store_family(out_dir: Path, family: str, kind: str, cases: list[Case], seed: int, generator: str) -> None:
+    """One single-op model per case (drawn from the generator [seed, case index, 1]) written as
+    <dir name>_NNN.tflite, checked to convert to exactly one `kind` op, and the manifest."""
+    fresh_dir(out_dir)
+    entries = []
+    for i, c in enumerate(cases):
+        buf, kinds = single_op_model(family, c, np.random.default_rng([seed, i, 1]))
+        if kinds != [kind]:
+            raise SystemExit(f"case {i}: converter produced {kinds} ({c})")
+        name = f"{out_dir.name}_{i:03d}.tflite"
+        (out_dir / name).write_bytes(buf)
+        entries.append({"file": name, "op": kind, "params": c, "sha256": hashlib.sha256(buf).hexdigest()})
+    write_manifest(out_dir, generator, seed, entries, out_dir.name)
+
+
 def generate(op: str, seed: int) -> None:
     count, kind, draw = PLAN[op]
     out_dir = DATA / op

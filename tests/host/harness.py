@@ -13,8 +13,10 @@ versions) so warm runs never import TensorFlow; set MCUKIT_NO_MODEL_CACHE=1 to d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import types
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +124,42 @@ def compare(expected: Sequence[np.ndarray], got: Sequence[np.ndarray]) -> tuple[
             got_first=tuple(int(g[tuple(i)]) for i in idx),
         ))
     return tuple(diffs)
+
+
+DATA_OPS = Path(__file__).resolve().parents[1] / "data" / "ops"
+
+
+@dataclass(frozen=True)
+class StoredFamily:
+    """A directory of stored single-op models (tests/data/ops/<name>, made by a gen_*_models.py) and its manifest."""
+
+    path: Path
+    cases: tuple[dict, ...]
+
+    def model(self, case: dict) -> bytes:
+        data = (self.path / case["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == case["sha256"], "stored model does not match its manifest"
+        return data
+
+    def ids(self) -> list[str]:
+        return [c["file"].removesuffix(".tflite") for c in self.cases]
+
+
+def stored_family(name: str) -> StoredFamily:
+    path = DATA_OPS / name
+    return StoredFamily(path, tuple(json.loads((path / "manifest.json").read_text())["cases"]))
+
+
+def assert_stored_bit_exact(family: StoredFamily, case: dict, rounding: str, isa: tuple[str, ...],
+                            wide: bool = True, samples: int = 4) -> None:
+    """The stored model of `case` built on the host with `isa`'s kernels equals the reference of `rounding`."""
+    from mcukit.hostbuild import compile_model
+
+    model = family.model(case)
+    xs = random_inputs(model, samples, seed=zlib.crc32(case["file"].encode()))
+    got = compile_model(model, rounding=rounding, isa=isa, wide_weights=wide).run(xs)
+    bad = [d for d in compare(reference(model, xs, rounding), got) if d.mismatches]
+    assert not bad, f"{case['file']} ({rounding}, {isa or 'portable'}): {bad}"
 
 
 def check_bit_exact(
