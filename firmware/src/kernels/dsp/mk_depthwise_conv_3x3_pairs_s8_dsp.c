@@ -1,0 +1,378 @@
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, undilated, stride_w 1, on compile-time forms of its constants (the
+ * stride-1 twin of mk_depthwise_conv_3x3_folded_s8_dsp; stream layout in mk_kernels_dsp.h, built by
+ * mcukit/codegen/ops/_isa.py dw3x3_pairs_forms).
+ *
+ * Why it is faster: the folded kernel turns int8 bytes into SMLAD operands (PKH + SXTB16) for every tap of every
+ * output, 35 of its 90 instructions per 4 channels. Here each input row is widened once, into a ring whose words
+ * are already SMLAD operands: H[k] = (x[2k], x[2k + 1]) as int16 halves, the two pixels of padded columns 2k and
+ * 2k + 1 of one channel. Two neighbouring outputs (2k, 2k + 1) of one channel and one filter row then take two
+ * words and four multiplies with the weight words Wa = (w0, w1) and Wb = (w1, w2):
+ *   A += SMLAD(H[k], Wa) + SMLABT(H[k + 1], Wb)     (x0 w0 + x1 w1 + x2 w2)
+ *   B += SMLATB(H[k], Wa) + SMLAD(H[k + 1], Wb)     (x1 w0 + x2 w1 + x3 w2)
+ * so an output pair costs per channel one LDM of its six ring words (3 rows x H[k], H[k + 1]), 12 multiplies, the
+ * weight stream in three LDMs and 2 x 4 epilogue instructions: 27 instructions for 18 MACs (the folded kernel: 90
+ * for 36). Each input row is widened once and serves three output rows.
+ *
+ * Ring: blocks of 3 output pairs; per block and channel 48 bytes = H[3b .. 3b + 3] x 3 ring slots (word 3 j + s
+ * holds H[3b + j] of the padded row in slot s = row % 3), so the six words of an output pair are one LDM and the
+ * channels of a block are 48 bytes apart (an immediate). H[3b + 3] is stored twice (it opens block b + 1). Pixel
+ * pairs of padding only are the zero point's pair, written once per call. The three slots rotate: filter row r of
+ * output row oy is in slot (oy stride_h + r) % 3, so each ring phase has its own copy of the loop (the weight stream
+ * is one). Padded taps read the input zero point, which the folded bias cancels (as in the folded kernel).
+ *
+ * Epilogue per output: SSAT8((SMMLAR(a, m, R) [+ (a >> 31)]) >> e), the folded kernel's (derivation in
+ * mk_kernels_dsp.h). The correction term only moves negative accumulators, whose outputs are <= the output zero
+ * point either way; when act_min >= output_offset (ReLU, ReLU6) they all clamp to act_min, so those layers run a
+ * loop without it. A narrower activation range than int8 is applied to the finished output row.
+ * Access order: output rows in raster order; a row's input is read (widened into the ring) before any of its
+ * outputs is written, so the in-place contract of lag 0 holds. */
+#include <stddef.h>
+
+#include "mcukit/mk_kernels_dsp.h"
+#include "mk_dsp_dot.h"
+
+#define MK_DW3P_WORDS 10   /* per channel: bias, 3 x (Wa, Wb), m, R, e */
+#define MK_DW3P_PAIRS 3    /* output pairs per block */
+#define MK_DW3P_CWORDS 12  /* ring words per block and channel: 4 pixel pairs x 3 slots */
+
+static int32_t mk_dw3p_blocks(const mk_depthwise_conv_params *p)
+{
+    const int32_t pairs = (p->out_w + 1) / 2;
+    return (pairs + MK_DW3P_PAIRS - 1) / MK_DW3P_PAIRS;
+}
+
+size_t mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(const mk_depthwise_conv_params *p)
+{
+    return (size_t)mk_dw3p_blocks(p) * (size_t)p->in_c * 4 * MK_DW3P_CWORDS + (((size_t)p->in_c + 3) & ~(size_t)3) +
+           4;
+}
+
+/* One run of output pairs of one block, read by the assembly loops at fixed offsets. */
+typedef struct {
+    const int32_t *ring;   /* 0: the channel-0 words of the pair: H[k], H[k + 1] of slots 0-2 */
+    const int32_t *packed; /* 4 */
+    int8_t *out_a;         /* 8: output pixel 2k, channel 0 */
+    int8_t *out_b;         /* 12: output pixel 2k + 1, channel 0 */
+} mk_dw3p_run;
+
+#define MK_DW3P_CHECK(field, off) typedef char mk_dw3p_check_##field[offsetof(mk_dw3p_run, field) == (off) ? 1 : -1]
+#if MK_DSP_NATIVE && UINTPTR_MAX == 0xFFFFFFFFu
+MK_DW3P_CHECK(ring, 0);
+MK_DW3P_CHECK(packed, 4);
+MK_DW3P_CHECK(out_a, 8);
+MK_DW3P_CHECK(out_b, 12);
+#endif
+
+/* mk_requantize(a / 2) + output offset for the folded, doubled accumulator a and the channel's (m, R, e), with or
+ * without the negative accumulators' correction, saturated to int8: the C twin of the assembly epilogue. */
+static inline int32_t mk_dw3p_rq(int32_t a, const int32_t *t, int32_t fix)
+{
+    const int32_t h = (int32_t)(((int64_t)a * (int64_t)t[0] + (1LL << 31)) >> 32); /* SMMULR */
+    const int32_t v = (int32_t)((uint32_t)h + (uint32_t)t[1] + (fix ? (uint32_t)(a >> 31) : 0u)) >> (t[2] & 0xFF);
+    return MK_CLAMP(v, -128, 127);
+}
+
+static inline int32_t mk_dw3p_lo(int32_t v)
+{
+    return (int32_t)(int16_t)(uint16_t)((uint32_t)v & 0xFFFFu);
+}
+
+static inline int32_t mk_dw3p_hi(int32_t v)
+{
+    return (int32_t)(int16_t)(uint16_t)((uint32_t)v >> 16);
+}
+
+#if MK_DSP_NATIVE
+/* Registers: r0-r5 the pair's ring words (r[s] = H[k] of slot s, r[3 + s] = H[k + 1]), r6 A, r9 B, r7 r8 and the
+ * words of filter row 0 once it is done hold the weights, r10 ring, r11 weight stream, r12 out_a, lr out_b. The
+ * loop ends on bit 8 of the last channel's e word (a shift by register reads bits 0-7 only). Naked, so that r7 (a
+ * frame pointer in some builds) and the register order LDM needs are ours. */
+#define MK_DW3P_ROW0(d, e) /* filter row 0: A starts at the bias (r6), B from it */                                 \
+    "smlatb r9, " d ", r7, r6\n\t"                                                                                    \
+    "smlad r6, " d ", r7, r6\n\t"                                                                                     \
+    "smlabt r6, " e ", r8, r6\n\t"                                                                                    \
+    "smlad r9, " e ", r8, r9\n\t"
+#define MK_DW3P_ROW(d, e, wa, wb)                                                                                     \
+    "smlatb r9, " d ", " wa ", r9\n\t"                                                                                \
+    "smlad r6, " d ", " wa ", r6\n\t"                                                                                 \
+    "smlabt r6, " e ", " wb ", r6\n\t"                                                                                \
+    "smlad r9, " e ", " wb ", r9\n\t"
+#define MK_DW3P_ROW0_A(d, e) "smlad r6, " d ", r7, r6\n\t" "smlabt r6, " e ", r8, r6\n\t"
+#define MK_DW3P_ROW_A(d, e, wa, wb) "smlad r6, " d ", " wa ", r6\n\t" "smlabt r6, " e ", " wb ", r6\n\t"
+#define MK_DW3P_FIX(t, a) "add " t ", " t ", " a ", asr #31\n\t"
+/* Rows 1 and 2's weights go to the registers row 0 freed (ascending, as LDM fills them). Phase f: filter row r in
+ * ring slot (f + r) % 3. */
+#define MK_DW3P_TAPS(R0, R, d0, e0, d1, e1, d2, e2)                                                                   \
+    "ldm r10, {r0, r1, r2, r3, r4, r5}\n\t"                                                                           \
+    "add r10, r10, #48\n\t"                                                                                           \
+    "ldm r11!, {r6, r7, r8}\n\t"                                                                                      \
+    R0(d0, e0)                                                                                                        \
+    "ldm r11!, {" d0 ", " e0 ", r7, r8}\n\t"                                                                         \
+    R(d1, e1, d0, e0)                                                                                                 \
+    R(d2, e2, "r7", "r8")
+#define MK_DW3P_PHASE0(R0, R) MK_DW3P_TAPS(R0, R, "r0", "r3", "r1", "r4", "r2", "r5")
+#define MK_DW3P_PHASE1(R0, R) MK_DW3P_TAPS(R0, R, "r1", "r4", "r2", "r5", "r0", "r3")
+#define MK_DW3P_PHASE2(R0, R) MK_DW3P_TAPS(R0, R, "r2", "r5", "r0", "r3", "r1", "r4")
+#define MK_DW3P_EPI_PAIR(fix_a, fix_b)                                                                                \
+    "ldm r11!, {r0, r1, r2}\n\t"                                                                                      \
+    "smmlar r3, r6, r0, r1\n\t" fix_a                                                                                 \
+    "asr r3, r3, r2\n\t"                                                                                              \
+    "ssat r3, #8, r3\n\t"                                                                                             \
+    "smmlar r4, r9, r0, r1\n\t" fix_b                                                                                 \
+    "asr r4, r4, r2\n\t"                                                                                              \
+    "ssat r4, #8, r4\n\t"                                                                                             \
+    "strb r4, [lr], #1\n\t"                                                                                           \
+    "strb r3, [r12], #1\n\t"                                                                                          \
+    "tst r2, #256\n\t"
+#define MK_DW3P_EPI_ONE(fix_a)                                                                                        \
+    "ldm r11!, {r0, r1, r2}\n\t"                                                                                      \
+    "smmlar r3, r6, r0, r1\n\t" fix_a                                                                                 \
+    "asr r3, r3, r2\n\t"                                                                                              \
+    "ssat r3, #8, r3\n\t"                                                                                             \
+    "strb r3, [r12], #1\n\t"                                                                                          \
+    "tst r2, #256\n\t"
+#define MK_DW3P_FN(name, body)                                                                                        \
+    __attribute__((naked, noinline)) static void name(const mk_dw3p_run *r __attribute__((unused)))                  \
+    {                                                                                                                 \
+        __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                                     \
+                "ldm r0, {r10, r11, r12, lr}\n\t"                                                                     \
+                "1:\n\t" body "beq 1b\n\t"                                                                            \
+                "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");                                                   \
+    }
+#define MK_DW3P_PAIR_FIX MK_DW3P_EPI_PAIR(MK_DW3P_FIX("r3", "r6"), MK_DW3P_FIX("r4", "r9"))
+#define MK_DW3P_ONE_FIX MK_DW3P_EPI_ONE(MK_DW3P_FIX("r3", "r6"))
+MK_DW3P_FN(mk_dw3p_pair0, MK_DW3P_PHASE0(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
+MK_DW3P_FN(mk_dw3p_pair1, MK_DW3P_PHASE1(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
+MK_DW3P_FN(mk_dw3p_pair2, MK_DW3P_PHASE2(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
+MK_DW3P_FN(mk_dw3p_pair0_relu, MK_DW3P_PHASE0(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
+MK_DW3P_FN(mk_dw3p_pair1_relu, MK_DW3P_PHASE1(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
+MK_DW3P_FN(mk_dw3p_pair2_relu, MK_DW3P_PHASE2(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
+MK_DW3P_FN(mk_dw3p_one0, MK_DW3P_PHASE0(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
+MK_DW3P_FN(mk_dw3p_one1, MK_DW3P_PHASE1(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
+MK_DW3P_FN(mk_dw3p_one2, MK_DW3P_PHASE2(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
+MK_DW3P_FN(mk_dw3p_one0_relu, MK_DW3P_PHASE0(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
+MK_DW3P_FN(mk_dw3p_one1_relu, MK_DW3P_PHASE1(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
+MK_DW3P_FN(mk_dw3p_one2_relu, MK_DW3P_PHASE2(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
+
+typedef void (*mk_dw3p_fn)(const mk_dw3p_run *);
+/* [relu][phase] */
+static const mk_dw3p_fn mk_dw3p_pair_fns[2][3] = {{mk_dw3p_pair0, mk_dw3p_pair1, mk_dw3p_pair2},
+                                                  {mk_dw3p_pair0_relu, mk_dw3p_pair1_relu, mk_dw3p_pair2_relu}};
+static const mk_dw3p_fn mk_dw3p_one_fns[2][3] = {{mk_dw3p_one0, mk_dw3p_one1, mk_dw3p_one2},
+                                                 {mk_dw3p_one0_relu, mk_dw3p_one1_relu, mk_dw3p_one2_relu}};
+#endif
+
+/* Every channel of one output pair (two = 1) or of a last single output (two = 0): the assembly loops on DSP cores,
+ * their C twin elsewhere. */
+static void mk_dw3p_run_pair(const mk_dw3p_run *r, int32_t c_all, int32_t phase, int32_t relu, int32_t two)
+{
+#if MK_DSP_NATIVE
+    (void)c_all;
+    (two ? mk_dw3p_pair_fns : mk_dw3p_one_fns)[relu][phase](r);
+#else
+    const int32_t *ring = r->ring;
+    const int32_t *w = r->packed;
+    for (int32_t c = 0; c < c_all; ++c, ring += MK_DW3P_CWORDS, w += MK_DW3P_WORDS) {
+        int32_t a = w[0], b = w[0];
+        for (int32_t row = 0; row < 3; ++row) {
+            const int32_t s = (phase + row) % 3;
+            const int32_t d = ring[s], e = ring[3 + s];
+            const int32_t wa = w[1 + 2 * row], wb = w[2 + 2 * row];
+            a += mk_dw3p_lo(d) * mk_dw3p_lo(wa) + mk_dw3p_hi(d) * mk_dw3p_hi(wa) + mk_dw3p_lo(e) * mk_dw3p_hi(wb);
+            b += mk_dw3p_hi(d) * mk_dw3p_lo(wa) + mk_dw3p_lo(e) * mk_dw3p_lo(wb) + mk_dw3p_hi(e) * mk_dw3p_hi(wb);
+        }
+        r->out_a[c] = (int8_t)mk_dw3p_rq(a, w + 7, !relu);
+        if (two) {
+            r->out_b[c] = (int8_t)mk_dw3p_rq(b, w + 7, !relu);
+        }
+    }
+#endif
+}
+
+/* Widen 4 channels of the padded columns at a and b into their pixel-pair words at dst[0], dst[12], dst[24],
+ * dst[36] (and at dup[...] when the pair opens a block). */
+static inline void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c_all, int32_t *dst, int32_t *dup)
+{
+    int32_t c = 0;
+#if MK_DSP_NATIVE
+    /* PKHBT/PKHTB pair the two pixels' bytes, SXTB16 widens each channel's pair: 12 instructions per 4 channels
+     * (16 with the copy), half what the compiler makes of the C below. */
+    int32_t n4 = c_all / 4;
+    if (n4 > 0) {
+        int32_t x0, x1, t0, t1;
+        c = 4 * n4;
+        if (dup) {
+            __asm__ volatile("1:\n\t"
+                             "ldr %[x0], [%[a]], #4\n\t"
+                             "ldr %[x1], [%[b]], #4\n\t"
+                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
+                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
+                             "sxtb16 %[x0], %[t0]\n\t"
+                             "sxtb16 %[t0], %[t0], ror #8\n\t"
+                             "sxtb16 %[t1], %[x1]\n\t"
+                             "sxtb16 %[x1], %[x1], ror #8\n\t"
+                             "str %[t0], [%[d], #48]\n\t"
+                             "str %[t1], [%[d], #96]\n\t"
+                             "str %[x1], [%[d], #144]\n\t"
+                             "str %[x0], [%[d]], #192\n\t"
+                             "str %[t0], [%[u], #48]\n\t"
+                             "str %[t1], [%[u], #96]\n\t"
+                             "str %[x1], [%[u], #144]\n\t"
+                             "str %[x0], [%[u]], #192\n\t"
+                             "subs %[n], %[n], #1\n\t"
+                             "bne 1b"
+                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [u] "+r"(dup), [n] "+r"(n4), [x0] "=&r"(x0),
+                               [x1] "=&r"(x1), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             :
+                             : "cc", "memory");
+        } else {
+            __asm__ volatile("1:\n\t"
+                             "ldr %[x0], [%[a]], #4\n\t"
+                             "ldr %[x1], [%[b]], #4\n\t"
+                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
+                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
+                             "sxtb16 %[x0], %[t0]\n\t"
+                             "sxtb16 %[t0], %[t0], ror #8\n\t"
+                             "sxtb16 %[t1], %[x1]\n\t"
+                             "sxtb16 %[x1], %[x1], ror #8\n\t"
+                             "str %[t0], [%[d], #48]\n\t"
+                             "str %[t1], [%[d], #96]\n\t"
+                             "str %[x1], [%[d], #144]\n\t"
+                             "str %[x0], [%[d]], #192\n\t"
+                             "subs %[n], %[n], #1\n\t"
+                             "bne 1b"
+                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [n] "+r"(n4), [x0] "=&r"(x0), [x1] "=&r"(x1),
+                               [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             :
+                             : "cc", "memory");
+        }
+        a -= c; /* the tail below indexes from the start */
+        b -= c;
+    }
+#endif
+    for (; c + 4 <= c_all; c += 4, dst += 4 * MK_DW3P_CWORDS) {
+        const uint32_t x0 = (uint32_t)mk_read_s8x4(a + c), x1 = (uint32_t)mk_read_s8x4(b + c);
+        const int32_t t0 = (int32_t)((x0 & 0xFFFFu) | (x1 << 16));         /* PKHBT: x0c0 x0c1 x1c0 x1c1 */
+        const int32_t t1 = (int32_t)((x1 & 0xFFFF0000u) | (x0 >> 16));     /* PKHTB: x0c2 x0c3 x1c2 x1c3 */
+        const int32_t h0 = __sxtb16(t0), h1 = mk_sxtb16_ror8(t0), h2 = __sxtb16(t1), h3 = mk_sxtb16_ror8(t1);
+        dst[0] = h0;
+        dst[MK_DW3P_CWORDS] = h1;
+        dst[2 * MK_DW3P_CWORDS] = h2;
+        dst[3 * MK_DW3P_CWORDS] = h3;
+        if (dup) {
+            dup[0] = h0;
+            dup[MK_DW3P_CWORDS] = h1;
+            dup[2 * MK_DW3P_CWORDS] = h2;
+            dup[3 * MK_DW3P_CWORDS] = h3;
+            dup += 4 * MK_DW3P_CWORDS;
+        }
+    }
+    for (; c < c_all; ++c, dst += MK_DW3P_CWORDS) {
+        const int32_t h = (int32_t)(((uint32_t)(int32_t)a[c] & 0xFFFFu) | ((uint32_t)(int32_t)b[c] << 16));
+        dst[0] = h;
+        if (dup) {
+            dup[0] = h;
+            dup += MK_DW3P_CWORDS;
+        }
+    }
+}
+
+/* Padded row `y` (input row y, or zero point outside the image) into ring slot s: every pixel pair with a column in
+ * the image (the others hold the zero point's pair since the call began). */
+static void mk_dw3p_fill(const mk_depthwise_conv_params *p, const int8_t *in_b, int32_t y, int32_t s,
+                         const int8_t *zrow, int32_t *ring, int32_t pairs)
+{
+    const int32_t c_all = p->in_c;
+    const int32_t inside = y >= 0 && y < p->in_h;
+    const int8_t *row = in_b + (size_t)(inside ? y : 0) * (size_t)p->in_w * (size_t)c_all;
+    const size_t bstride = (size_t)c_all * MK_DW3P_CWORDS;
+    for (int32_t kk = 0; kk <= pairs; ++kk) {
+        const int32_t x0 = 2 * kk - p->pad_left, x1 = x0 + 1;
+        const int32_t in0 = x0 >= 0 && x0 < p->in_w, in1 = x1 >= 0 && x1 < p->in_w;
+        if (!in0 && !in1) {
+            continue;
+        }
+        const int8_t *a = inside && in0 ? row + (size_t)x0 * (size_t)c_all : zrow;
+        const int8_t *b = inside && in1 ? row + (size_t)x1 * (size_t)c_all : zrow;
+        const int32_t blk = kk / MK_DW3P_PAIRS, j = kk % MK_DW3P_PAIRS;
+        int32_t *dst = kk < pairs || j != 0 ? ring + (size_t)blk * bstride + (size_t)(3 * j + s) : NULL;
+        int32_t *dup = j == 0 && blk > 0 ? ring + (size_t)(blk - 1) * bstride + (size_t)(3 * MK_DW3P_PAIRS + s) : NULL;
+        if (dst == NULL) { /* the last pair word only closes the previous block */
+            dst = dup;
+            dup = NULL;
+        }
+        if (dup) {
+            mk_dw3p_widen_run(a, b, c_all, dst, dup);
+        } else {
+            mk_dw3p_widen_run(a, b, c_all, dst, NULL);
+        }
+    }
+}
+
+mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                             const int32_t *packed, int8_t *output, int8_t *scratch)
+{
+    if (p->depth_multiplier != 1 || p->out_c != p->in_c || p->filter_h != 3 || p->filter_w != 3 ||
+        p->dilation_h != 1 || p->dilation_w != 1 || p->stride_w != 1 || p->act_min < -128 || p->act_max > 127 ||
+        scratch == NULL || p->out_w < 1 || p->in_c < 1) {
+        return MK_ERR_ARG;
+    }
+    const int32_t c_all = p->in_c;
+    const size_t pix = (size_t)c_all;
+    const int32_t pairs = (p->out_w + 1) / 2, blocks = mk_dw3p_blocks(p);
+    const size_t bstride = pix * MK_DW3P_CWORDS;
+    int32_t *ring = (int32_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+    int8_t *zrow = (int8_t *)(ring + (size_t)blocks * bstride);
+    const int8_t zp = (int8_t)(-p->input_offset);
+    memset(zrow, zp, pix);
+    /* Pixel pairs of padding only (right of the image) hold the zero point's pair for good. */
+    const int32_t zz = (int32_t)(((uint32_t)(int32_t)zp & 0xFFFFu) * 0x10001u);
+    for (int32_t kk = 0; kk <= pairs; ++kk) {
+        const int32_t x0 = 2 * kk - p->pad_left;
+        if ((x0 >= 0 && x0 < p->in_w) || (x0 + 1 >= 0 && x0 + 1 < p->in_w)) {
+            continue;
+        }
+        const int32_t blk = kk / MK_DW3P_PAIRS, j = kk % MK_DW3P_PAIRS;
+        for (int32_t c = 0; c < c_all; ++c) {
+            for (int32_t s = 0; s < 3; ++s) {
+                if (blk < blocks) {
+                    ring[(size_t)blk * bstride + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * j + s)] = zz;
+                }
+                if (j == 0 && blk > 0) {
+                    ring[(size_t)(blk - 1) * bstride + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * MK_DW3P_PAIRS + s)] = zz;
+                }
+            }
+        }
+    }
+    const int32_t relu = p->act_min >= p->output_offset;
+    const int32_t clamp = p->act_min > -128 || p->act_max < 127;
+    mk_dw3p_run run;
+    for (int32_t bt = 0; bt < p->batches; ++bt) {
+        const int8_t *in_b = input + (size_t)bt * (size_t)p->in_h * (size_t)p->in_w * pix;
+        int32_t held[3] = {-1, -1, -1}; /* the padded row each slot holds */
+        for (int32_t oy = 0; oy < p->out_h; ++oy, output += (size_t)p->out_w * pix) {
+            const int32_t yy0 = oy * p->stride_h;
+            for (int32_t r = 0; r < 3; ++r) {
+                const int32_t s = (yy0 + r) % 3;
+                if (held[s] != yy0 + r) {
+                    mk_dw3p_fill(p, in_b, yy0 + r - p->pad_top, s, zrow, ring, pairs);
+                    held[s] = yy0 + r;
+                }
+            }
+            const int32_t phase = yy0 % 3;
+            run.packed = packed;
+            for (int32_t kk = 0; kk < pairs; ++kk) {
+                run.ring = ring + (size_t)(kk / MK_DW3P_PAIRS) * bstride + (size_t)(3 * (kk % MK_DW3P_PAIRS));
+                run.out_a = output + (size_t)(2 * kk) * pix;
+                run.out_b = run.out_a + pix;
+                mk_dw3p_run_pair(&run, c_all, phase, relu, 2 * kk + 1 < p->out_w);
+            }
+            if (clamp) {
+                for (size_t i = 0; i < (size_t)p->out_w * pix; ++i) {
+                    output[i] = (int8_t)MK_CLAMP((int32_t)output[i], p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return MK_OK;
+}
