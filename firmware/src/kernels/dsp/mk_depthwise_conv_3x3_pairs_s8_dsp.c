@@ -47,12 +47,18 @@ size_t mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(const mk_depthwise_conv_
            4;
 }
 
-/* One run of output pairs of one block, read by the assembly loops at fixed offsets. */
+/* One output row, read (and its two counters written) by the assembly loops at fixed offsets. */
 typedef struct {
-    const int32_t *ring;   /* 0: the channel-0 words of the pair: H[k], H[k + 1] of slots 0-2 */
+    const int32_t *ring;   /* 0: the channel-0 words of pair 0: H[0], H[1] of slots 0-2 */
     const int32_t *packed; /* 4 */
-    int8_t *out_a;         /* 8: output pixel 2k, channel 0 */
-    int8_t *out_b;         /* 12: output pixel 2k + 1, channel 0 */
+    int8_t *out_a;         /* 8: output pixel 0, channel 0 */
+    int8_t *out_b;         /* 12: output pixel 1, channel 0 */
+    int32_t pix;           /* 16: bytes per pixel (the channel count) */
+    int32_t bstride;       /* 20: ring bytes per block (48 per channel) */
+    int32_t pairs;         /* 24: full output pairs (counted down) */
+    int32_t j;             /* 28: the pair's place in its block, 0..2 */
+    int32_t odd;           /* 32: odd channel count: the unrolled channel loops start at their second half */
+    int32_t tail;          /* 36: a last single output */
 } mk_dw3p_run;
 
 #define MK_DW3P_CHECK(field, off) typedef char mk_dw3p_check_##field[offsetof(mk_dw3p_run, field) == (off) ? 1 : -1]
@@ -61,6 +67,12 @@ MK_DW3P_CHECK(ring, 0);
 MK_DW3P_CHECK(packed, 4);
 MK_DW3P_CHECK(out_a, 8);
 MK_DW3P_CHECK(out_b, 12);
+MK_DW3P_CHECK(pix, 16);
+MK_DW3P_CHECK(bstride, 20);
+MK_DW3P_CHECK(pairs, 24);
+MK_DW3P_CHECK(j, 28);
+MK_DW3P_CHECK(odd, 32);
+MK_DW3P_CHECK(tail, 36);
 #endif
 
 /* mk_requantize(a / 2) + output offset for the folded, doubled accumulator a and the channel's (m, R, e), with or
@@ -113,6 +125,7 @@ static inline int32_t mk_dw3p_hi(int32_t v)
 #define MK_DW3P_PHASE0(R0, R) MK_DW3P_TAPS(R0, R, "r0", "r3", "r1", "r4", "r2", "r5")
 #define MK_DW3P_PHASE1(R0, R) MK_DW3P_TAPS(R0, R, "r1", "r4", "r2", "r5", "r0", "r3")
 #define MK_DW3P_PHASE2(R0, R) MK_DW3P_TAPS(R0, R, "r2", "r5", "r0", "r3", "r1", "r4")
+/* One channel (no loop test): the pair's 2 outputs, or the single output's 1. */
 #define MK_DW3P_EPI_PAIR(fix_a, fix_b)                                                                                \
     "ldm r11!, {r0, r1, r2}\n\t"                                                                                      \
     "smmlar r3, r6, r0, r1\n\t" fix_a                                                                                 \
@@ -122,56 +135,89 @@ static inline int32_t mk_dw3p_hi(int32_t v)
     "asr r4, r4, r2\n\t"                                                                                              \
     "ssat r4, #8, r4\n\t"                                                                                             \
     "strb r4, [lr], #1\n\t"                                                                                           \
-    "strb r3, [r12], #1\n\t"                                                                                          \
-    "tst r2, #256\n\t"
+    "strb r3, [r12], #1\n\t"
 #define MK_DW3P_EPI_ONE(fix_a)                                                                                        \
     "ldm r11!, {r0, r1, r2}\n\t"                                                                                      \
     "smmlar r3, r6, r0, r1\n\t" fix_a                                                                                 \
     "asr r3, r3, r2\n\t"                                                                                              \
     "ssat r3, #8, r3\n\t"                                                                                             \
-    "strb r3, [r12], #1\n\t"                                                                                          \
-    "tst r2, #256\n\t"
-#define MK_DW3P_FN(name, body)                                                                                        \
-    __attribute__((naked, noinline)) static void name(const mk_dw3p_run *r __attribute__((unused)))                  \
+    "strb r3, [r12], #1\n\t"
+/* A whole output row: the full pairs, then a last single output. Channel loops are unrolled twice (the loop test,
+ * bit 8 of the last channel's e word, only after the second copy; an odd count enters at the second copy). Between
+ * pairs: outputs 2 pixels on, ring 12 bytes on within a block, to the next block after its third pair. */
+#define MK_DW3P_FN(name, pair, one)                                                                                   \
+    __attribute__((naked, noinline)) static void name(mk_dw3p_run *r __attribute__((unused)))                        \
     {                                                                                                                 \
         __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                                     \
-                "ldm r0, {r10, r11, r12, lr}\n\t"                                                                     \
-                "1:\n\t" body "beq 1b\n\t"                                                                            \
+                "sub sp, sp, #4\n\t"                                                                                 \
+                "str r0, [sp]\n\t"                                                                                   \
+                "ldm r0, {r10, r11, r12, lr}\n\t"                                                                    \
+                "ldr r1, [r0, #24]\n\t"                                                                              \
+                "cmp r1, #0\n\t"                                                                                     \
+                "beq 5f\n\t"                                                                                         \
+                "1:\n\t"                                                                                             \
+                "ldr r0, [sp]\n\t"                                                                                   \
+                "ldr r11, [r0, #4]\n\t"                                                                              \
+                "ldr r1, [r0, #32]\n\t"                                                                              \
+                "cmp r1, #0\n\t"                                                                                     \
+                "bne 3f\n\t"                                                                                         \
+                "2:\n\t" pair "3:\n\t" pair                                                                          \
+                "tst r2, #256\n\t"                                                                                   \
+                "beq 2b\n\t"                                                                                         \
+                "ldr r0, [sp]\n\t"                                                                                   \
+                "ldrd r1, r3, [r0, #16]\n\t"                                                                         \
+                "add r12, r12, r1\n\t"                                                                               \
+                "add lr, lr, r1\n\t"                                                                                 \
+                "sub r10, r10, r3\n\t"                                                                               \
+                "add r10, r10, #12\n\t"                                                                              \
+                "ldrd r4, r5, [r0, #24]\n\t"                                                                         \
+                "add r5, r5, #1\n\t"                                                                                 \
+                "cmp r5, #3\n\t"                                                                                     \
+                "ittt eq\n\t"                                                                                        \
+                "addeq r10, r10, r3\n\t"                                                                             \
+                "subeq r10, r10, #36\n\t"                                                                            \
+                "moveq r5, #0\n\t"                                                                                   \
+                "subs r4, r4, #1\n\t"                                                                                \
+                "strd r4, r5, [r0, #24]\n\t"                                                                         \
+                "bne 1b\n\t"                                                                                         \
+                "5:\n\t"                                                                                             \
+                "ldr r0, [sp]\n\t"                                                                                   \
+                "ldr r1, [r0, #36]\n\t"                                                                              \
+                "cmp r1, #0\n\t"                                                                                     \
+                "beq 9f\n\t"                                                                                         \
+                "ldr r11, [r0, #4]\n\t"                                                                              \
+                "ldr r1, [r0, #32]\n\t"                                                                              \
+                "cmp r1, #0\n\t"                                                                                     \
+                "bne 7f\n\t"                                                                                         \
+                "6:\n\t" one "7:\n\t" one                                                                            \
+                "tst r2, #256\n\t"                                                                                   \
+                "beq 6b\n\t"                                                                                         \
+                "9:\n\t"                                                                                             \
+                "add sp, sp, #4\n\t"                                                                                 \
                 "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");                                                   \
     }
+#define MK_DW3P_PAIR(phase, epi) MK_DW3P_PHASE##phase(MK_DW3P_ROW0, MK_DW3P_ROW) epi
+#define MK_DW3P_ONE(phase, epi) MK_DW3P_PHASE##phase(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) epi
 #define MK_DW3P_PAIR_FIX MK_DW3P_EPI_PAIR(MK_DW3P_FIX("r3", "r6"), MK_DW3P_FIX("r4", "r9"))
 #define MK_DW3P_ONE_FIX MK_DW3P_EPI_ONE(MK_DW3P_FIX("r3", "r6"))
-MK_DW3P_FN(mk_dw3p_pair0, MK_DW3P_PHASE0(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
-MK_DW3P_FN(mk_dw3p_pair1, MK_DW3P_PHASE1(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
-MK_DW3P_FN(mk_dw3p_pair2, MK_DW3P_PHASE2(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_PAIR_FIX)
-MK_DW3P_FN(mk_dw3p_pair0_relu, MK_DW3P_PHASE0(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
-MK_DW3P_FN(mk_dw3p_pair1_relu, MK_DW3P_PHASE1(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
-MK_DW3P_FN(mk_dw3p_pair2_relu, MK_DW3P_PHASE2(MK_DW3P_ROW0, MK_DW3P_ROW) MK_DW3P_EPI_PAIR("", ""))
-MK_DW3P_FN(mk_dw3p_one0, MK_DW3P_PHASE0(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
-MK_DW3P_FN(mk_dw3p_one1, MK_DW3P_PHASE1(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
-MK_DW3P_FN(mk_dw3p_one2, MK_DW3P_PHASE2(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_ONE_FIX)
-MK_DW3P_FN(mk_dw3p_one0_relu, MK_DW3P_PHASE0(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
-MK_DW3P_FN(mk_dw3p_one1_relu, MK_DW3P_PHASE1(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
-MK_DW3P_FN(mk_dw3p_one2_relu, MK_DW3P_PHASE2(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) MK_DW3P_EPI_ONE(""))
+MK_DW3P_FN(mk_dw3p_row0, MK_DW3P_PAIR(0, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(0, MK_DW3P_ONE_FIX))
+MK_DW3P_FN(mk_dw3p_row1, MK_DW3P_PAIR(1, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(1, MK_DW3P_ONE_FIX))
+MK_DW3P_FN(mk_dw3p_row2, MK_DW3P_PAIR(2, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(2, MK_DW3P_ONE_FIX))
+MK_DW3P_FN(mk_dw3p_row0_relu, MK_DW3P_PAIR(0, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(0, MK_DW3P_EPI_ONE("")))
+MK_DW3P_FN(mk_dw3p_row1_relu, MK_DW3P_PAIR(1, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(1, MK_DW3P_EPI_ONE("")))
+MK_DW3P_FN(mk_dw3p_row2_relu, MK_DW3P_PAIR(2, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(2, MK_DW3P_EPI_ONE("")))
 
-typedef void (*mk_dw3p_fn)(const mk_dw3p_run *);
+typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
 /* [relu][phase] */
-static const mk_dw3p_fn mk_dw3p_pair_fns[2][3] = {{mk_dw3p_pair0, mk_dw3p_pair1, mk_dw3p_pair2},
-                                                  {mk_dw3p_pair0_relu, mk_dw3p_pair1_relu, mk_dw3p_pair2_relu}};
-static const mk_dw3p_fn mk_dw3p_one_fns[2][3] = {{mk_dw3p_one0, mk_dw3p_one1, mk_dw3p_one2},
-                                                 {mk_dw3p_one0_relu, mk_dw3p_one1_relu, mk_dw3p_one2_relu}};
+static const mk_dw3p_fn mk_dw3p_row_fns[2][3] = {{mk_dw3p_row0, mk_dw3p_row1, mk_dw3p_row2},
+                                                 {mk_dw3p_row0_relu, mk_dw3p_row1_relu, mk_dw3p_row2_relu}};
 #endif
 
-/* Every channel of one output pair (two = 1) or of a last single output (two = 0): the assembly loops on DSP cores,
- * their C twin elsewhere. */
-static void mk_dw3p_run_pair(const mk_dw3p_run *r, int32_t c_all, int32_t phase, int32_t relu, int32_t two)
+#if !MK_DSP_NATIVE
+/* One output pair's channels (two = 1) or a last single output's (two = 0): the C twin of the assembly loops. */
+static void mk_dw3p_pair_c(const int32_t *ring, const int32_t *w, int8_t *out_a, int8_t *out_b, int32_t c_all,
+                           int32_t phase, int32_t relu, int32_t two)
 {
-#if MK_DSP_NATIVE
-    (void)c_all;
-    (two ? mk_dw3p_pair_fns : mk_dw3p_one_fns)[relu][phase](r);
-#else
-    const int32_t *ring = r->ring;
-    const int32_t *w = r->packed;
     for (int32_t c = 0; c < c_all; ++c, ring += MK_DW3P_CWORDS, w += MK_DW3P_WORDS) {
         int32_t a = w[0], b = w[0];
         for (int32_t row = 0; row < 3; ++row) {
@@ -181,10 +227,28 @@ static void mk_dw3p_run_pair(const mk_dw3p_run *r, int32_t c_all, int32_t phase,
             a += mk_dw3p_lo(d) * mk_dw3p_lo(wa) + mk_dw3p_hi(d) * mk_dw3p_hi(wa) + mk_dw3p_lo(e) * mk_dw3p_hi(wb);
             b += mk_dw3p_hi(d) * mk_dw3p_lo(wa) + mk_dw3p_lo(e) * mk_dw3p_lo(wb) + mk_dw3p_hi(e) * mk_dw3p_hi(wb);
         }
-        r->out_a[c] = (int8_t)mk_dw3p_rq(a, w + 7, !relu);
+        out_a[c] = (int8_t)mk_dw3p_rq(a, w + 7, !relu);
         if (two) {
-            r->out_b[c] = (int8_t)mk_dw3p_rq(b, w + 7, !relu);
+            out_b[c] = (int8_t)mk_dw3p_rq(b, w + 7, !relu);
         }
+    }
+}
+#endif
+
+/* Every output of a row: the assembly on DSP cores, the C twin elsewhere. */
+static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t relu)
+{
+#if MK_DSP_NATIVE
+    (void)out_w;
+    mk_dw3p_row_fns[relu][phase](r);
+#else
+    const int32_t c_all = r->pix;
+    for (int32_t kk = 0; 2 * kk < out_w; ++kk) {
+        const int32_t *ring = (const int32_t *)((const int8_t *)r->ring + (size_t)(kk / MK_DW3P_PAIRS) *
+                                                                            (size_t)r->bstride) +
+                              3 * (kk % MK_DW3P_PAIRS);
+        int8_t *out = r->out_a + (size_t)(2 * kk) * (size_t)c_all;
+        mk_dw3p_pair_c(ring, r->packed, out, out + c_all, c_all, phase, relu, 2 * kk + 1 < out_w);
     }
 #endif
 }
@@ -277,34 +341,33 @@ static inline void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c
     }
 }
 
-/* Padded row `y` (input row y, or zero point outside the image) into ring slot s: every pixel pair with a column in
- * the image (the others hold the zero point's pair since the call began). */
-static void mk_dw3p_fill(const mk_depthwise_conv_params *p, const int8_t *in_b, int32_t y, int32_t s,
-                         const int8_t *zrow, int32_t *ring, int32_t pairs)
+/* Padded row `row` (an input row, or NULL: zero point outside the image) into ring slot s: every pixel pair with a
+ * column in the image (the others hold the zero point's pair since the call began). */
+static void mk_dw3p_fill(const mk_depthwise_conv_params *p, const int8_t *row, int32_t s, const int8_t *zrow,
+                         int32_t *ring, int32_t pairs, size_t bwords)
 {
-    const int32_t c_all = p->in_c;
-    const int32_t inside = y >= 0 && y < p->in_h;
-    const int8_t *row = in_b + (size_t)(inside ? y : 0) * (size_t)p->in_w * (size_t)c_all;
-    const size_t bstride = (size_t)c_all * MK_DW3P_CWORDS;
-    for (int32_t kk = 0; kk <= pairs; ++kk) {
-        const int32_t x0 = 2 * kk - p->pad_left, x1 = x0 + 1;
-        const int32_t in0 = x0 >= 0 && x0 < p->in_w, in1 = x1 >= 0 && x1 < p->in_w;
-        if (!in0 && !in1) {
-            continue;
+    const int32_t c_all = p->in_c, in_w = p->in_w, pad = p->pad_left;
+    const int32_t last = MK_MIN(pairs, (in_w - 1 + pad) / 2); /* pairs 0..last have a column in the image */
+    int32_t *base = ring;
+    int32_t j = 0;
+    for (int32_t kk = 0; kk <= last; ++kk) {
+        const int32_t x0 = 2 * kk - pad;
+        if (x0 + 1 >= 0) {
+            const int8_t *a = row != NULL && x0 >= 0 ? row + (size_t)x0 * (size_t)c_all : zrow;
+            const int8_t *b = row != NULL && x0 + 1 < in_w ? row + (size_t)(x0 + 1) * (size_t)c_all : zrow;
+            int32_t *dst = base + 3 * j + s;
+            int32_t *dup = j == 0 && kk > 0 ? base - bwords + 3 * MK_DW3P_PAIRS + s : NULL;
+            if (dup == NULL) {
+                mk_dw3p_widen_run(a, b, c_all, dst, NULL);
+            } else if (kk == pairs) { /* the last pair word only closes the previous block */
+                mk_dw3p_widen_run(a, b, c_all, dup, NULL);
+            } else {
+                mk_dw3p_widen_run(a, b, c_all, dst, dup);
+            }
         }
-        const int8_t *a = inside && in0 ? row + (size_t)x0 * (size_t)c_all : zrow;
-        const int8_t *b = inside && in1 ? row + (size_t)x1 * (size_t)c_all : zrow;
-        const int32_t blk = kk / MK_DW3P_PAIRS, j = kk % MK_DW3P_PAIRS;
-        int32_t *dst = kk < pairs || j != 0 ? ring + (size_t)blk * bstride + (size_t)(3 * j + s) : NULL;
-        int32_t *dup = j == 0 && blk > 0 ? ring + (size_t)(blk - 1) * bstride + (size_t)(3 * MK_DW3P_PAIRS + s) : NULL;
-        if (dst == NULL) { /* the last pair word only closes the previous block */
-            dst = dup;
-            dup = NULL;
-        }
-        if (dup) {
-            mk_dw3p_widen_run(a, b, c_all, dst, dup);
-        } else {
-            mk_dw3p_widen_run(a, b, c_all, dst, NULL);
+        if (++j == MK_DW3P_PAIRS) {
+            j = 0;
+            base += bwords;
         }
     }
 }
@@ -320,9 +383,9 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
     const int32_t c_all = p->in_c;
     const size_t pix = (size_t)c_all;
     const int32_t pairs = (p->out_w + 1) / 2, blocks = mk_dw3p_blocks(p);
-    const size_t bstride = pix * MK_DW3P_CWORDS;
+    const size_t bwords = pix * MK_DW3P_CWORDS;
     int32_t *ring = (int32_t *)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
-    int8_t *zrow = (int8_t *)(ring + (size_t)blocks * bstride);
+    int8_t *zrow = (int8_t *)(ring + (size_t)blocks * bwords);
     const int8_t zp = (int8_t)(-p->input_offset);
     memset(zrow, zp, pix);
     /* Pixel pairs of padding only (right of the image) hold the zero point's pair for good. */
@@ -336,37 +399,43 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
         for (int32_t c = 0; c < c_all; ++c) {
             for (int32_t s = 0; s < 3; ++s) {
                 if (blk < blocks) {
-                    ring[(size_t)blk * bstride + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * j + s)] = zz;
+                    ring[(size_t)blk * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * j + s)] = zz;
                 }
                 if (j == 0 && blk > 0) {
-                    ring[(size_t)(blk - 1) * bstride + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * MK_DW3P_PAIRS + s)] = zz;
+                    ring[(size_t)(blk - 1) * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * MK_DW3P_PAIRS + s)] = zz;
                 }
             }
         }
     }
     const int32_t relu = p->act_min >= p->output_offset;
     const int32_t clamp = p->act_min > -128 || p->act_max < 127;
+    const size_t row_bytes = (size_t)p->in_w * pix;
     mk_dw3p_run run;
     for (int32_t bt = 0; bt < p->batches; ++bt) {
-        const int8_t *in_b = input + (size_t)bt * (size_t)p->in_h * (size_t)p->in_w * pix;
+        const int8_t *in_b = input + (size_t)bt * (size_t)p->in_h * row_bytes;
         int32_t held[3] = {-1, -1, -1}; /* the padded row each slot holds */
         for (int32_t oy = 0; oy < p->out_h; ++oy, output += (size_t)p->out_w * pix) {
             const int32_t yy0 = oy * p->stride_h;
-            for (int32_t r = 0; r < 3; ++r) {
-                const int32_t s = (yy0 + r) % 3;
+            const int32_t phase = yy0 % 3;
+            for (int32_t r = 0, s = phase; r < 3; ++r, s = s == 2 ? 0 : s + 1) {
                 if (held[s] != yy0 + r) {
-                    mk_dw3p_fill(p, in_b, yy0 + r - p->pad_top, s, zrow, ring, pairs);
+                    const int32_t y = yy0 + r - p->pad_top;
+                    mk_dw3p_fill(p, y >= 0 && y < p->in_h ? in_b + (size_t)y * row_bytes : NULL, s, zrow, ring, pairs,
+                                 bwords);
                     held[s] = yy0 + r;
                 }
             }
-            const int32_t phase = yy0 % 3;
+            run.ring = ring;
             run.packed = packed;
-            for (int32_t kk = 0; kk < pairs; ++kk) {
-                run.ring = ring + (size_t)(kk / MK_DW3P_PAIRS) * bstride + (size_t)(3 * (kk % MK_DW3P_PAIRS));
-                run.out_a = output + (size_t)(2 * kk) * pix;
-                run.out_b = run.out_a + pix;
-                mk_dw3p_run_pair(&run, c_all, phase, relu, 2 * kk + 1 < p->out_w);
-            }
+            run.out_a = output;
+            run.out_b = output + pix;
+            run.pix = c_all;
+            run.bstride = (int32_t)(bwords * 4);
+            run.pairs = p->out_w / 2;
+            run.j = 0;
+            run.odd = c_all & 1;
+            run.tail = p->out_w & 1;
+            mk_dw3p_row(&run, p->out_w, phase, relu);
             if (clamp) {
                 for (size_t i = 0; i < (size_t)p->out_w * pix; ++i) {
                     output[i] = (int8_t)MK_CLAMP((int32_t)output[i], p->act_min, p->act_max);
