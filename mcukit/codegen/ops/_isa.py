@@ -391,17 +391,18 @@ DW3X3_PAIRS_BLOCK = 3  # output pixel pairs per ring block
 
 def dw3x3_pairs_scratch_bytes(out_w: int, channels: int) -> int:
     """Mirror of mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(): ceil(ceil(out_w / 2) / 3) ring blocks of
-    48 bytes per channel (4 pixel-pair words x 3 rows), a zero-point pixel and 4 bytes to align the ring."""
+    48 bytes per channel (4 pixel-pair words x 3 rows), the fill table (16 bytes per pixel-pair word) and 4 bytes
+    to align the ring."""
     pairs = (out_w + 1) // 2
     blocks = (pairs + DW3X3_PAIRS_BLOCK - 1) // DW3X3_PAIRS_BLOCK
-    return blocks * channels * 48 + ((channels + 3) & ~3) + 4
+    return blocks * channels * 48 + 16 * (pairs + 1) + 4
 
 
 def dw3x3_pairs_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, output_offset: int,
                       multipliers: list[int], shifts: list[int]) -> np.ndarray | None:
     """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the pixel-pair 3x3 depthwise
-    kernel (10 words per channel; layout in mk_kernels_dsp.h), or None under the conditions of dw3x3_forms (the
-    same short requantization)."""
+    kernel (10 words per channel, then a pixel of input zero points; layout in mk_kernels_dsp.h), or None under the
+    conditions of dw3x3_forms (the same short requantization)."""
     wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
     c = wt.shape[1]
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
@@ -424,4 +425,6 @@ def dw3x3_pairs_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int,
     e_word[-1] |= DW3X3_LAST_GROUP  # the last channel ends the assembly loop
     cols += [mult, r_word, e_word]
     words = np.stack(cols, axis=1)  # [channel][10]
-    return (words.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    zp = (-int(input_offset)) & 0xFF  # the padding pixel the kernel widens (in flash, not in the scratch)
+    zeros = np.full((c + 3) // 4, zp * 0x01010101, np.int64)
+    return (np.concatenate([words.reshape(-1), zeros]) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
