@@ -412,11 +412,101 @@ static int32_t mk_dw3p_table(const mk_depthwise_conv_params *p, int32_t pairs, i
     return n;
 }
 
+#if MK_DSP_NATIVE
+/* A whole input row's fill in one assembly loop, for word-aligned rows of a multiple of 8 channels (the C loop
+ * around mk_dw3p_widen_run costs about 80 instructions per pixel-pair word, this one 20). */
+typedef struct {
+    const mk_dw3p_src *t; /* 0 */
+    int32_t n;            /* 4: table entries (>= 1) */
+    const int8_t *row;    /* 8 */
+    const int8_t *zrow;   /* 12 */
+    int32_t *slot;        /* 16: ring + s */
+    int32_t n8;           /* 20: channels / 8 */
+} mk_dw3p_fill_job;
+
+#if UINTPTR_MAX == 0xFFFFFFFFu
+typedef char mk_dw3p_check_job[offsetof(mk_dw3p_fill_job, n8) == 20 && sizeof(mk_dw3p_src) == 16 ? 1 : -1];
+#endif
+
+/* 8 channels of columns r7, r8 into ring words at r9 (and at r10 when `dup`). */
+#define MK_DW3P_WIDEN8(dup)                                                                                           \
+    "ldrd r0, r3, [r7], #8\n\t"                                                                                       \
+    "ldrd r4, r6, [r8], #8\n\t"                                                                                       \
+    "pkhbt r12, r0, r4, lsl #16\n\t"                                                                                  \
+    "pkhtb r4, r4, r0, asr #16\n\t"                                                                                   \
+    "sxtb16 r0, r12\n\t"                                                                                              \
+    "sxtb16 r12, r12, ror #8\n\t"                                                                                     \
+    "str r0, [r9]\n\t"                                                                                                \
+    "str r12, [r9, #48]\n\t" dup("str r0, [r10]\n\t" "str r12, [r10, #48]\n\t")                                      \
+    "sxtb16 r0, r4\n\t"                                                                                               \
+    "sxtb16 r4, r4, ror #8\n\t"                                                                                       \
+    "str r0, [r9, #96]\n\t"                                                                                           \
+    "str r4, [r9, #144]\n\t" dup("str r0, [r10, #96]\n\t" "str r4, [r10, #144]\n\t")                                 \
+    "pkhbt r12, r3, r6, lsl #16\n\t"                                                                                  \
+    "pkhtb r6, r6, r3, asr #16\n\t"                                                                                   \
+    "sxtb16 r3, r12\n\t"                                                                                              \
+    "sxtb16 r12, r12, ror #8\n\t"                                                                                     \
+    "str r3, [r9, #192]\n\t"                                                                                          \
+    "str r12, [r9, #240]\n\t" dup("str r3, [r10, #192]\n\t" "str r12, [r10, #240]\n\t")                              \
+    "sxtb16 r3, r6\n\t"                                                                                               \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                                       \
+    "str r3, [r9, #288]\n\t"                                                                                          \
+    "str r6, [r9, #336]\n\t" dup("str r3, [r10, #288]\n\t" "str r6, [r10, #336]\n\t" "add r10, r10, #384\n\t")     \
+    "add r9, r9, #384\n\t"
+#define MK_DW3P_YES(x) x
+#define MK_DW3P_NO(x)
+
+/* Registers: r1 table, r2 entries left, r5 slot, r7 r8 the columns, r9 r10 the ring words, r11 groups left; r0 r3
+ * r4 r6 r12 scratch; [sp] the job. */
+__attribute__((naked, noinline)) static void mk_dw3p_fill_asm(const mk_dw3p_fill_job *job __attribute__((unused)))
+{
+    __asm__("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+            "sub sp, sp, #4\n\t"
+            "str r0, [sp]\n\t"
+            "ldrd r1, r2, [r0]\n\t"
+            "ldr r5, [r0, #16]\n\t"
+            "1:\n\t"
+            "ldr r0, [sp]\n\t"
+            "ldm r1!, {r7, r8, r9, r10}\n\t"
+            "ldrd r3, r4, [r0, #8]\n\t"
+            "ldr r11, [r0, #20]\n\t"
+            "cmp r7, #0\n\t"
+            "ite lt\n\t"
+            "movlt r7, r4\n\t"
+            "addge r7, r7, r3\n\t"
+            "cmp r8, #0\n\t"
+            "ite lt\n\t"
+            "movlt r8, r4\n\t"
+            "addge r8, r8, r3\n\t"
+            "add r9, r5, r9, lsl #2\n\t"
+            "cmp r10, #0\n\t"
+            "blt 3f\n\t"
+            "add r10, r5, r10, lsl #2\n\t"
+            "2:\n\t" MK_DW3P_WIDEN8(MK_DW3P_YES) "subs r11, r11, #1\n\t"
+            "bne 2b\n\t"
+            "b 4f\n\t"
+            "3:\n\t" MK_DW3P_WIDEN8(MK_DW3P_NO) "subs r11, r11, #1\n\t"
+            "bne 3b\n\t"
+            "4:\n\t"
+            "subs r2, r2, #1\n\t"
+            "bne 1b\n\t"
+            "add sp, sp, #4\n\t"
+            "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#endif
+
 /* Padded row `row` (an input row, or NULL: zero point outside the image) into ring slot s. */
 static void mk_dw3p_fill(const mk_dw3p_src *t, int32_t n, const int8_t *row, int32_t s, const int8_t *zrow,
                          int32_t *ring, int32_t c_all)
 {
     int32_t *slot = ring + s;
+#if MK_DSP_NATIVE
+    if (row != NULL && n > 0 && (c_all & 7) == 0 && ((uintptr_t)row & 3u) == 0) {
+        const mk_dw3p_fill_job job = {t, n, row, zrow, slot, c_all / 8};
+        mk_dw3p_fill_asm(&job);
+        return;
+    }
+#endif
     for (; n > 0; --n, ++t) {
         const int8_t *a = row != NULL && t->a >= 0 ? row + t->a : zrow;
         const int8_t *b = row != NULL && t->b >= 0 ? row + t->b : zrow;
