@@ -116,8 +116,6 @@ static inline int32_t mk_dw3p_hi(int32_t v)
     "smlad r6, " d ", " wa ", r6\n\t"                                                                                 \
     "smlabt r6, " e ", " wb ", r6\n\t"                                                                                \
     "smlad r9, " e ", " wb ", r9\n\t"
-#define MK_DW3P_ROW0_A(d, e) "smlad r6, " d ", r7, r6\n\t" "smlabt r6, " e ", r8, r6\n\t"
-#define MK_DW3P_ROW_A(d, e, wa, wb) "smlad r6, " d ", " wa ", r6\n\t" "smlabt r6, " e ", " wb ", r6\n\t"
 #define MK_DW3P_FIX(t, a) "add " t ", " t ", " a ", asr #31\n\t"
 /* Rows 1 and 2's weights go to the registers row 0 freed (ascending, as LDM fills them). Phase f: filter row r in
  * ring slot (f + r) % 3. */
@@ -142,12 +140,6 @@ static inline int32_t mk_dw3p_hi(int32_t v)
     "asr r4, r4, r2\n\t"                                                                                              \
     "ssat r4, #8, r4\n\t"                                                                                             \
     "strb r4, [lr], #1\n\t"                                                                                           \
-    "strb r3, [r12], #1\n\t"
-#define MK_DW3P_EPI_ONE(fix_a)                                                                                        \
-    "ldm r11!, {r0, r1, r2}\n\t"                                                                                      \
-    "smmlar r3, r6, r0, r1\n\t" fix_a                                                                                 \
-    "asr r3, r3, r2\n\t"                                                                                              \
-    "ssat r3, #8, r3\n\t"                                                                                             \
     "strb r3, [r12], #1\n\t"
 /* A whole output row: the full pairs, then a last single output. Channel loops are unrolled twice (the loop test,
  * bit 8 of the last channel's e word, only after the second copy; an odd count enters at the second copy). Between
@@ -197,22 +189,43 @@ static inline int32_t mk_dw3p_hi(int32_t v)
                 "cmp r1, #0\n\t"                                                                                     \
                 "bne 7f\n\t"                                                                                         \
                 "6:\n\t" one "7:\n\t" one                                                                            \
-                "tst r2, #256\n\t"                                                                                   \
+                "tst r7, #256\n\t"                                                                                   \
                 "beq 6b\n\t"                                                                                         \
                 "9:\n\t"                                                                                             \
                 "add sp, sp, #4\n\t"                                                                                 \
                 "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");                                                   \
     }
 #define MK_DW3P_PAIR(phase, epi) MK_DW3P_PHASE##phase(MK_DW3P_ROW0, MK_DW3P_ROW) epi
-#define MK_DW3P_ONE(phase, epi) MK_DW3P_PHASE##phase(MK_DW3P_ROW0_A, MK_DW3P_ROW_A) epi
+/* The single output has r9 and lr free: the weight stream in two LDMs (bias + rows 0-1 into r6-r9, lr; row 2 and
+ * m/R/e into the five registers rows 0-1 freed, ascending), 14 instructions per channel. Phase f: rows 0, 1, 2 in
+ * slots f, f + 1, f + 2 (mod 3); e always lands in r7, the result in r8. */
+#define MK_DW3P_ONE_BODY(d0, e0, d1, e1, d2, e2, wa2, wb2, m, rr, fix)                                                \
+    "ldm r10, {r0, r1, r2, r3, r4, r5}\n\t"                                                                           \
+    "add r10, r10, #48\n\t"                                                                                           \
+    "ldm r11!, {r6, r7, r8, r9, lr}\n\t"                                                                              \
+    "smlad r6, " d0 ", r7, r6\n\t"                                                                                    \
+    "smlabt r6, " e0 ", r8, r6\n\t"                                                                                   \
+    "smlad r6, " d1 ", r9, r6\n\t"                                                                                    \
+    "smlabt r6, " e1 ", lr, r6\n\t"                                                                                   \
+    "ldm r11!, {" wa2 ", " wb2 ", " m ", " rr ", r7}\n\t"                                                              \
+    "smlad r6, " d2 ", " wa2 ", r6\n\t"                                                                               \
+    "smlabt r6, " e2 ", " wb2 ", r6\n\t"                                                                              \
+    "smmlar r8, r6, " m ", " rr "\n\t" fix                                                                            \
+    "asr r8, r8, r7\n\t"                                                                                              \
+    "ssat r8, #8, r8\n\t"                                                                                             \
+    "strb r8, [r12], #1\n\t"
+#define MK_DW3P_ONE0(fix) MK_DW3P_ONE_BODY("r0", "r3", "r1", "r4", "r2", "r5", "r0", "r1", "r3", "r4", fix)
+#define MK_DW3P_ONE1(fix) MK_DW3P_ONE_BODY("r1", "r4", "r2", "r5", "r0", "r3", "r1", "r2", "r4", "r5", fix)
+#define MK_DW3P_ONE2(fix) MK_DW3P_ONE_BODY("r2", "r5", "r0", "r3", "r1", "r4", "r0", "r2", "r3", "r5", fix)
+#define MK_DW3P_ONE(phase, fix) MK_DW3P_ONE##phase(fix)
 #define MK_DW3P_PAIR_FIX MK_DW3P_EPI_PAIR(MK_DW3P_FIX("r3", "r6"), MK_DW3P_FIX("r4", "r9"))
-#define MK_DW3P_ONE_FIX MK_DW3P_EPI_ONE(MK_DW3P_FIX("r3", "r6"))
+#define MK_DW3P_ONE_FIX MK_DW3P_FIX("r8", "r6")
 MK_DW3P_FN(mk_dw3p_row0, MK_DW3P_PAIR(0, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(0, MK_DW3P_ONE_FIX))
 MK_DW3P_FN(mk_dw3p_row1, MK_DW3P_PAIR(1, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(1, MK_DW3P_ONE_FIX))
 MK_DW3P_FN(mk_dw3p_row2, MK_DW3P_PAIR(2, MK_DW3P_PAIR_FIX), MK_DW3P_ONE(2, MK_DW3P_ONE_FIX))
-MK_DW3P_FN(mk_dw3p_row0_relu, MK_DW3P_PAIR(0, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(0, MK_DW3P_EPI_ONE("")))
-MK_DW3P_FN(mk_dw3p_row1_relu, MK_DW3P_PAIR(1, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(1, MK_DW3P_EPI_ONE("")))
-MK_DW3P_FN(mk_dw3p_row2_relu, MK_DW3P_PAIR(2, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(2, MK_DW3P_EPI_ONE("")))
+MK_DW3P_FN(mk_dw3p_row0_relu, MK_DW3P_PAIR(0, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(0, ""))
+MK_DW3P_FN(mk_dw3p_row1_relu, MK_DW3P_PAIR(1, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(1, ""))
+MK_DW3P_FN(mk_dw3p_row2_relu, MK_DW3P_PAIR(2, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(2, ""))
 
 typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
 /* [relu][phase] */
