@@ -18,7 +18,7 @@ enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
     SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP, SC_CONV_WIDE_W8_DSP, SC_CONV_WINO_DSP,
-    SC_KERNELS
+    SC_DW3X3_PAIRS_DSP, SC_KERNELS
 };
 
 /* Per variant: trials run and trials whose output differed from the portable kernel. */
@@ -406,6 +406,38 @@ static int sc_dw3x3_forms(int32_t c_all, const int32_t *bias, int32_t input_offs
     return 1;
 }
 
+/* The packed stream of mk_depthwise_conv_3x3_pairs_s8_dsp (mirror of dw3x3_pairs_forms in
+ * mcukit/codegen/ops/_isa.py; layout in mk_kernels_dsp.h), from the folded stream sc_dw3x3_forms made (same
+ * eligibility): per channel bias, (Wa, Wb) per filter row, m, R, e; then the zero-point pixel. */
+static int32_t sc_pairs[10 * 256 + 64];
+static int8_t sc_pairs_scratch[48 * 90 * 3 + 16 * 8 + 4 + 1]; /* <= 3 ring blocks of <= 90 channels; +1: misaligned */
+
+static void sc_dw3x3_pairs_forms(int32_t c_all, int32_t input_offset)
+{
+    for (int32_t c = 0; c < c_all; ++c) {
+        const int32_t *grp = sc_packed + (c / 4) * 34;
+        const int32_t q = c % 4;
+        int32_t w2[9];
+        for (int32_t t = 0; t < 9; ++t) {
+            w2[t] = sc_w[t * c_all + c] * 2;
+        }
+        int32_t *o = sc_pairs + 10 * c;
+        o[0] = grp[q];
+        for (int32_t r = 0; r < 3; ++r) {
+            o[1 + 2 * r] = (int32_t)(((uint32_t)w2[3 * r] & 0xFFFFu) | ((uint32_t)w2[3 * r + 1] << 16));
+            o[2 + 2 * r] = (int32_t)(((uint32_t)w2[3 * r + 1] & 0xFFFFu) | ((uint32_t)w2[3 * r + 2] << 16));
+        }
+        o[7] = grp[22 + 3 * q];
+        o[8] = grp[23 + 3 * q];
+        o[9] = grp[24 + 3 * q] & 0xFF;
+    }
+    sc_pairs[10 * (c_all - 1) + 9] |= 0x100; /* the last channel */
+    const uint32_t zp = (uint32_t)(-input_offset) & 0xFFu;
+    for (int32_t i = 0; i < (c_all + 3) / 4; ++i) {
+        sc_pairs[10 * c_all + i] = (int32_t)(zp * 0x01010101u);
+    }
+}
+
 static void sc_depthwise(void)
 {
     mk_depthwise_conv_params p;
@@ -457,11 +489,61 @@ static void sc_depthwise(void)
             sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.output_offset, p.per_channel)) {
             sc_check(SC_DW3X3_FOLDED_DSP,
                      mk_depthwise_conv_3x3_folded_s8_dsp(&p, sc_in, sc_packed, sc_out, dw_scratch), n_out);
+            if (p.stride_w == 1 && mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(&p) < sizeof sc_pairs_scratch) {
+                sc_dw3x3_pairs_forms(p.in_c, p.input_offset);
+                sc_check(SC_DW3X3_PAIRS_DSP,
+                         mk_depthwise_conv_3x3_pairs_s8_dsp(&p, sc_in, sc_pairs, sc_out, sc_pairs_scratch + 1), n_out);
+            }
         }
     }
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
     sc_check(SC_DW_MVE, mk_depthwise_conv_s8_mve(&p, sc_in, sc_w, bias, sc_out), n_out);
 #endif
+}
+
+/* mk_depthwise_conv_3x3_pairs_s8_dsp on layers of its own shape (stride_w 1; widths up to 14, so rings of up to
+ * 3 blocks; channel counts that are multiples of 8 half of the time, and word-aligned or misaligned inputs: the
+ * assembly fill and its C fallback). */
+static int32_t sc_in32[SC_BUF / 4 + 1];
+
+static void sc_dw3x3_pairs(void)
+{
+    mk_depthwise_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.batches = 1;
+    p.in_h = sc_range(1, 6);
+    p.in_w = sc_range(1, 14);
+    p.in_c = (sc_rand() & 1) ? 8 * sc_range(1, 6) : sc_range(1, 40);
+    p.depth_multiplier = 1;
+    p.out_c = p.in_c;
+    p.filter_h = 3;
+    p.filter_w = 3;
+    p.stride_h = sc_range(1, 2);
+    p.stride_w = 1;
+    p.dilation_h = 1;
+    p.dilation_w = 1;
+    const int same = (sc_rand() & 1) || p.in_h < 3 || p.in_w < 3;
+    p.out_h = sc_out_size(p.in_h, 3, p.stride_h, 1, same, &p.pad_top);
+    p.out_w = sc_out_size(p.in_w, 3, 1, 1, same, &p.pad_left);
+    p.input_offset = sc_range(-127, 128);
+    sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    for (int32_t c = 0; c < p.out_c; ++c) { /* right shifts 1..21: the folded forms' range */
+        sc_shift[c] = sc_shift[c] > -1 ? -1 - (int32_t)(sc_rand() & 3) : sc_shift[c];
+    }
+    p.multipliers = sc_mult;
+    p.shifts = sc_shift;
+    const int32_t n_in = p.in_h * p.in_w * p.in_c, n_out = p.out_h * p.out_w * p.out_c;
+    int8_t *in = (int8_t *)sc_in32 + (sc_rand() & 1);
+    sc_fill(in, n_in);
+    sc_fill(sc_w, 9 * p.out_c);
+    const int32_t *bias = (sc_rand() & 3) == 0 ? NULL : sc_bias;
+    (void)mk_depthwise_conv_s8(&p, in, sc_w, bias, sc_ref);
+    if (mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(&p) < sizeof sc_pairs_scratch &&
+        sc_dw3x3_forms(p.in_c, bias, p.input_offset, p.output_offset, p.per_channel)) {
+        sc_dw3x3_pairs_forms(p.in_c, p.input_offset);
+        sc_check(SC_DW3X3_PAIRS_DSP, mk_depthwise_conv_3x3_pairs_s8_dsp(&p, in, sc_pairs, sc_out, sc_pairs_scratch),
+                 n_out);
+    }
 }
 
 static void sc_fc(void)
@@ -661,6 +743,7 @@ int32_t mk_dsp_selfcheck(uint32_t seed, int32_t trials)
         sc_add();
         sc_requantize();
         sc_requantize_short();
+        sc_dw3x3_pairs();
     }
     int32_t fails = 0;
     for (int k = 0; k < SC_KERNELS; ++k) {

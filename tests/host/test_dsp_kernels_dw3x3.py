@@ -15,7 +15,7 @@ import pytest
 
 from mcukit.codegen.generate import generate
 from mcukit.codegen.kernel_call import LowerOptions
-from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL
 from mcukit.hostbuild import load
 from mcukit.ir.graph import DepthwiseConv2DOptions, Graph, Op, Quant, Tensor
 
@@ -52,7 +52,8 @@ def dw_graph(seed: int, *, big_bias: bool = False, y_scale: float | None = None)
 def test_folded_dw3x3_equals_portable(seed: int) -> None:
     graph = dw_graph(seed)
     dsp = generate(graph, LowerOptions(isa=("dsp",)))
-    assert [c.kernel for c in dsp.calls] == [DW3X3_FOLDED_KERNEL]
+    stride = graph.ops[0].options.stride_w
+    assert [c.kernel for c in dsp.calls] == [DW3X3_PAIRS_KERNEL if stride == 1 else DW3X3_FOLDED_KERNEL]
     x = np.random.default_rng(seed).integers(-128, 128, size=(4, *graph.tensors[0].shape), dtype=np.int8)
     got = load(dsp).run([x])[0]
     want = load(generate(graph, LowerOptions())).run([x])[0]
@@ -113,13 +114,14 @@ def test_folded_in_place_equals_separate_buffers() -> None:
     from mcukit.plan import check_plan, plan_naive
     from mcukit.plan.inplace import window_gap
 
-    overlapped = 0
+    overlapped = pairs_calls = 0
     for seed in range(8):
         graph = dw_chain(seed)
         options = LowerOptions(isa=("dsp",))
         gen = generate(graph, options)
         calls = lower_all(graph, options)
-        assert {c.kernel for c in calls} == {DW3X3_FOLDED_KERNEL}
+        assert {c.kernel for c in calls} <= {DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL}
+        pairs_calls += sum(c.kernel == DW3X3_PAIRS_KERNEL for c in calls)
         check_plan(graph, calls, gen.plan)
         naive = render(graph, calls, plan_naive(graph, calls), options)
         x = np.random.default_rng(seed).integers(-128, 128, size=(3, *graph.tensors[0].shape), dtype=np.int8)
@@ -130,3 +132,4 @@ def test_folded_in_place_equals_separate_buffers() -> None:
             overlapped += window_gap(op, graph, call) is not None and oa < ob + graph.tensors[b].nbytes \
                 and ob < oa + graph.tensors[a].nbytes
     assert overlapped >= 4, f"only {overlapped} in-place placements: the test would check little"
+    assert pairs_calls >= 4, f"only {pairs_calls} pixel-pair kernel calls: the test would check little"

@@ -16,7 +16,7 @@ from harness import compare, random_inputs, reference
 
 from mcukit.codegen.generate import lower_all
 from mcukit.codegen.kernel_call import LowerOptions
-from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL
 from mcukit.hostbuild import compile_model
 from mcukit.ir.reader import parse_tflite
 
@@ -42,8 +42,10 @@ def test_bit_exact(case: dict[str, Any], rounding: str, isa: tuple[str, ...]) ->
 
 
 def test_every_case_takes_the_folded_kernel() -> None:
-    """Otherwise the family would test the generic kernel: every stored case is eligible for the folded forms."""
+    """Otherwise the family would test the generic kernel: every stored case is eligible for the folded forms (the
+    pixel-pair kernel for stride_w 1, the folded kernel else)."""
     for case in CASES:
         calls = lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",)))
-        assert [c.kernel for c in calls] == [DW3X3_FOLDED_KERNEL], (case["file"], [c.kernel for c in calls])
+        want = DW3X3_PAIRS_KERNEL if dict(calls[0].params)["stride_w"] == "1" else DW3X3_FOLDED_KERNEL
+        assert [c.kernel for c in calls] == [want], (case["file"], [c.kernel for c in calls])
         assert calls[0].scratch_bytes > 0

@@ -380,3 +380,51 @@ def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, outpu
         table[full - 1, 3, 2] |= DW3X3_LAST_GROUP
     words = np.concatenate([lanes(folded * 2), taps.reshape(groups, 16), tap8, table.reshape(groups, 12)], axis=1)
     return (words.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+# Depthwise 3x3, stride_w 1, on an int16 ring of pixel pairs (mk_depthwise_conv_3x3_pairs_s8_dsp; layouts in
+# mk_kernels_dsp.h). Same eligibility as dw3x3_forms.
+DW3X3_PAIRS_KERNEL = "mk_depthwise_conv_3x3_pairs_s8_dsp"
+DW3X3_PAIRS_WORDS = 10  # per channel: bias, 3 x (Wa, Wb), m, R, e
+DW3X3_PAIRS_BLOCK = 3  # output pixel pairs per ring block
+
+
+def dw3x3_pairs_scratch_bytes(out_w: int, channels: int) -> int:
+    """Mirror of mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(): ceil(ceil(out_w / 2) / 3) ring blocks of
+    48 bytes per channel (4 pixel-pair words x 3 rows), the fill table (16 bytes per pixel-pair word) and 4 bytes
+    to align the ring."""
+    pairs = (out_w + 1) // 2
+    blocks = (pairs + DW3X3_PAIRS_BLOCK - 1) // DW3X3_PAIRS_BLOCK
+    return blocks * channels * 48 + 16 * (pairs + 1) + 4
+
+
+def dw3x3_pairs_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, output_offset: int,
+                      multipliers: list[int], shifts: list[int]) -> np.ndarray | None:
+    """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the pixel-pair 3x3 depthwise
+    kernel (10 words per channel, then a pixel of input zero points; layout in mk_kernels_dsp.h), or None under the
+    conditions of dw3x3_forms (the same short requantization)."""
+    wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
+    c = wt.shape[1]
+    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
+    folded = b + int(input_offset) * wt.sum(axis=0)
+    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
+    e = -np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
+    bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) * 2
+    if np.any(bound >= 1 << 30) or np.any(e < 1) or np.any(e > 21) or np.any(mult < 0):
+        return None
+
+    def pair(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # int16 halves of one word (|2 w| <= 256)
+        return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+
+    w2 = wt * 2
+    cols = [folded * 2]
+    for r in range(3):
+        cols += [pair(w2[3 * r], w2[3 * r + 1]), pair(w2[3 * r + 1], w2[3 * r + 2])]
+    r_word = np.left_shift(1, e - 1) + int(output_offset) * np.left_shift(1, e)
+    e_word = e.copy()
+    e_word[-1] |= DW3X3_LAST_GROUP  # the last channel ends the assembly loop
+    cols += [mult, r_word, e_word]
+    words = np.stack(cols, axis=1)  # [channel][10]
+    zp = (-int(input_offset)) & 0xFF  # the padding pixel the kernel widens (in flash, not in the scratch)
+    zeros = np.full((c + 3) // 4, zp * 0x01010101, np.int64)
+    return (np.concatenate([words.reshape(-1), zeros]) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)

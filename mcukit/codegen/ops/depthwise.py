@@ -8,9 +8,12 @@ from __future__ import annotations
 from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions, array, tensor
 from mcukit.codegen.ops._isa import (
     DW3X3_FOLDED_KERNEL,
+    DW3X3_PAIRS_KERNEL,
     MVE_DW3X3_KERNEL,
     depthwise_kernel,
     dw3x3_forms,
+    dw3x3_pairs_forms,
+    dw3x3_pairs_scratch_bytes,
     dw3x3_scratch_bytes,
     mve_dw3x3_forms,
     mve_dw3x3_scratch_bytes,
@@ -79,8 +82,16 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         # Compile-time forms (int16 weight pairs, folded bias, requantization table: one stream) when the
         # accumulators are provably small enough for the short requantization (docs/kernels.md); else the generic
         # 3x3 kernel. The scratch holds the three padded input rows of an output row.
-        packed = dw3x3_forms(w.array(), None if bias_t is None else bias_t.array(), -xz, yz, mults, shifts)
-        if packed is not None:
+        # stride_w 1: the pixel-pair kernel (an int16 ring of widened rows; mk_depthwise_conv_3x3_pairs_s8_dsp.c).
+        bias_a = None if bias_t is None else bias_t.array()
+        pairs = dw3x3_pairs_forms(w.array(), bias_a, -xz, yz, mults, shifts) if opts.stride_w == 1 else None
+        packed = None if pairs is not None else dw3x3_forms(w.array(), bias_a, -xz, yz, mults, shifts)
+        if pairs is not None:
+            kernel = DW3X3_PAIRS_KERNEL
+            arrays += (CArray("dw_packed", "int32_t", pairs),)
+            args = (args[0], array("dw_packed"), args[3], SCRATCH)
+            scratch = dw3x3_pairs_scratch_bytes(ow, ic)
+        elif packed is not None:
             kernel = DW3X3_FOLDED_KERNEL
             arrays += (CArray("dw_packed", "int32_t", packed),)
             args = (args[0], array("dw_packed"), args[3], SCRATCH)
