@@ -66,3 +66,7 @@ class LowerOptions:
     # mk_fully_connected_wide_s8_dsp, ~1.3-2x fewer instructions; twice those weights' bytes). pipeline.firmware turns
     # it off for a board whose flash it would crowd: int8 weights then, widened in the loop.
     wide_weights: bool = True
+    # DSP cores, with wide_weights: Winograd F(4, 3) for 3-wide stride-1 convs (mk_conv_wino_s8_dsp), whose
+    # transformed int16 weights take twice the wide kernel's bytes; pipeline.firmware turns it off first when the
+    # weights would crowd the board's flash.
+    winograd: bool = True

@@ -52,26 +52,30 @@ def load_model(path: str | Path, calibration: str | Path | None = None) -> Loade
     return LoadedModel(path=path, name=name, tflite=data, graph=parse_tflite(data, name=name))
 
 
-# Int16 GEMM weights (LowerOptions.wide_weights) double the conv weights' flash; they are kept only while all
-# weights stay within this share of the board's flash, leaving the rest for code and the application.
+# Int16 GEMM weights (LowerOptions.wide_weights) double the conv weights' flash, Winograd's (LowerOptions.winograd)
+# quadruple those of its layers; each is kept only while all weights stay within this share of the board's flash,
+# leaving the rest for code and the application.
 WIDE_WEIGHTS_FLASH_SHARE = 0.5
 
 
-def lower_options(board: Board, reference: str, wide_weights: bool = True) -> LowerOptions:
-    return LowerOptions(rounding=reference, isa=board.isa.features, wide_weights=wide_weights)
+def lower_options(board: Board, reference: str, wide_weights: bool = True, winograd: bool = True) -> LowerOptions:
+    return LowerOptions(rounding=reference, isa=board.isa.features, wide_weights=wide_weights, winograd=winograd)
 
 
 def generate_for(model: LoadedModel, board: Board, reference: str = "tflm", wide_weights: bool | None = None
                  ) -> GeneratedModel:
-    """The generated C for `board`: with the int16 GEMM weights where they fit comfortably, else int8 ones
-    (wide_weights=None); True/False force one form (benchmarks compare them)."""
+    """The generated C for `board` (wide_weights=None): the fastest weight forms whose bytes fit comfortably -
+    Winograd's and the int16 GEMM weights, else the int16 ones without Winograd, else int8 ones (the smallest if
+    none fits). True/False force the int16 (with Winograd) or int8 forms (benchmarks compare them)."""
     if wide_weights is not None:
         return generate(model.graph, lower_options(board, reference, wide_weights), model_name=model.name)
     gen = generate(model.graph, lower_options(board, reference), model_name=model.name)
-    if gen.weights_bytes > WIDE_WEIGHTS_FLASH_SHARE * board.flash_bytes:
-        narrow = generate(model.graph, lower_options(board, reference, wide_weights=False), model_name=model.name)
-        if narrow.weights_bytes < gen.weights_bytes:
-            return narrow
+    for wide, wino in ((True, False), (False, False)):
+        if gen.weights_bytes <= WIDE_WEIGHTS_FLASH_SHARE * board.flash_bytes:
+            break
+        smaller = generate(model.graph, lower_options(board, reference, wide, wino), model_name=model.name)
+        if smaller.weights_bytes < gen.weights_bytes:
+            gen = smaller
     return gen
 
 

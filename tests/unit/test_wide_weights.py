@@ -1,5 +1,5 @@
-"""The int16 GEMM weights are a flash-for-speed trade the pipeline makes per board: kept while the weights stay
-within WIDE_WEIGHTS_FLASH_SHARE of the board's flash, else the int8 GEMM kernels are generated instead."""
+"""The int16 GEMM weights (and Winograd's, larger still) are a flash-for-speed trade the pipeline makes per board:
+kept while the weights stay within WIDE_WEIGHTS_FLASH_SHARE of the board's flash, else the next smaller form."""
 
 from __future__ import annotations
 
@@ -31,3 +31,22 @@ def test_wide_weights_only_where_flash_allows() -> None:
     # Exactly at the limit the wide form stays.
     edge = dataclasses.replace(board, flash_bytes=int(roomy.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) + 1)
     assert "mk_conv_wide_s8_dsp(" in _kernels(generate_for(model, edge))
+
+
+WINO = Path(__file__).resolve().parents[1] / "data" / "ops" / "dsp_wino" / "dsp_wino_009.tflite"  # 3x3, 16 ch
+
+
+def test_winograd_weights_are_dropped_first() -> None:
+    """Winograd's weights (4x int8) give way to the wide kernel's (2x) before the int8 layout (1x) is used."""
+    data = WINO.read_bytes()
+    model = LoadedModel(path=WINO, name="w", tflite=data, graph=parse_tflite(data, name="w"))
+    board = get_board("qemu-m4")
+    fastest = generate_for(model, board)
+    assert "mk_conv_wino_s8_dsp(" in _kernels(fastest)
+    middle_bytes = generate_for(model, dataclasses.replace(
+        board, flash_bytes=int(fastest.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1))
+    assert "mk_conv_wide_s8_dsp(" in _kernels(middle_bytes) and "mk_conv_wino_s8_dsp(" not in _kernels(middle_bytes)
+    assert middle_bytes.weights_bytes < fastest.weights_bytes
+    tight = generate_for(model, dataclasses.replace(
+        board, flash_bytes=int(middle_bytes.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1))
+    assert "mk_conv_wide_w8_s8_dsp(" in _kernels(tight) and tight.weights_bytes < middle_bytes.weights_bytes
