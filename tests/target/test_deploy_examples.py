@@ -34,6 +34,7 @@ from deploy_helpers import (  # noqa: F401 - fixtures, used by name
 )
 
 from mcukit.boards import get_board
+from mcukit.hil.config import load_config
 from mcukit.ir.reader import parse_tflite
 from mcukit.reference import run_reference
 
@@ -123,6 +124,21 @@ def check_results_json(data: dict, board: str, reference: str, samples: int, tfl
     assert set(data["stages"]) >= {"model_s", "build_s", "run_s"}
 
 
+SHIPPED_BUDGETS_BOARDS = ("qemu-m4",)  # the board examples/mcukit.toml runs on
+
+
+def check_shipped_budgets(model: str, data: dict) -> None:
+    """The static budgets of examples/mcukit.toml (the `mcukit test` demo config) hold for this deploy's results, so
+    a kernel or planner change that outgrows them fails here rather than in a user's first `mcukit test`."""
+    spec = next(m for m in load_config(ROOT / "examples" / "mcukit.toml").models if m.name == model)
+    budgets, mem = spec.budgets, data["memory"]
+    for limit, measured in ((budgets.max_flash_bytes, mem["flash_bytes"]), (budgets.max_ram_bytes, mem["ram_bytes"]),
+                            (budgets.max_arena_bytes, mem["arena_bytes"])):
+        assert limit is None or measured <= limit, (model, mem, budgets)
+    if budgets.max_latency is not None and budgets.max_latency.unit == "instructions":
+        assert data["instructions"]["median"] <= budgets.max_latency.value, (model, budgets.max_latency)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", MATRIX, ids=["-".join(c) for c in MATRIX])
 def test_deploy_example(case: tuple[str, str, str], deploy_runs: dict, examples: dict[str, Example]) -> None:
@@ -145,6 +161,9 @@ def test_deploy_example(case: tuple[str, str, str], deploy_runs: dict, examples:
         # This model is one where the references differ (double vs single rounding): the board must follow LiteRT.
         tflm = run_reference(ex.tflite, [x8], oracle="tflm")[0].reshape(board_out.shape)
         assert (tflm != board_out).any(), "TFLM and LiteRT agree on this model: the --reference litert check is moot"
+
+    if board in SHIPPED_BUDGETS_BOARDS:
+        check_shipped_budgets(model, data)
 
     if ex.y is not None:
         labels = ex.y.reshape(-1)
