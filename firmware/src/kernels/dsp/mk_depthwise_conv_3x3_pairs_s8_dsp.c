@@ -556,14 +556,13 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
             continue;
         }
         const int32_t blk = kk / MK_DW3P_PAIRS, j = kk % MK_DW3P_PAIRS;
-        for (int32_t c = 0; c < c_all; ++c) {
-            for (int32_t s = 0; s < 3; ++s) {
-                if (blk < blocks) {
-                    ring[(size_t)blk * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * j + s)] = zz;
-                }
-                if (j == 0 && blk > 0) {
-                    ring[(size_t)(blk - 1) * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * MK_DW3P_PAIRS + s)] = zz;
-                }
+        for (int32_t copy = 0; copy < 2; ++copy) { /* its words, and its copy closing the previous block */
+            int32_t *w = copy == 0 ? (blk < blocks ? ring + (size_t)blk * bwords + 3 * j : NULL)
+                                   : (j == 0 && blk > 0 ? ring + (size_t)(blk - 1) * bwords + 3 * MK_DW3P_PAIRS : NULL);
+            for (int32_t c = 0; w != NULL && c < c_all; ++c, w += MK_DW3P_CWORDS) {
+                w[0] = zz;
+                w[1] = zz;
+                w[2] = zz;
             }
         }
     }
