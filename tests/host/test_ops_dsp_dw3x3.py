@@ -16,7 +16,7 @@ from harness import compare, random_inputs, reference
 
 from mcukit.codegen.generate import lower_all
 from mcukit.codegen.kernel_call import LowerOptions
-from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL, DW3X3_PAIRS_RELU_KERNEL
 from mcukit.hostbuild import compile_model
 from mcukit.ir.reader import parse_tflite
 
@@ -46,6 +46,8 @@ def test_every_case_takes_the_folded_kernel() -> None:
     pixel-pair kernel for stride_w 1, the folded kernel else)."""
     for case in CASES:
         calls = lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",)))
-        want = DW3X3_PAIRS_KERNEL if dict(calls[0].params)["stride_w"] == "1" else DW3X3_FOLDED_KERNEL
+        params = dict(calls[0].params)
+        pairs = DW3X3_PAIRS_RELU_KERNEL if int(params["act_min"]) >= int(params["output_offset"]) else DW3X3_PAIRS_KERNEL
+        want = pairs if params["stride_w"] == "1" else DW3X3_FOLDED_KERNEL
         assert [c.kernel for c in calls] == [want], (case["file"], [c.kernel for c in calls])
         assert calls[0].scratch_bytes > 0

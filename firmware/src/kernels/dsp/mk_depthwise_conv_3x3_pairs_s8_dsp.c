@@ -228,9 +228,13 @@ MK_DW3P_FN(mk_dw3p_row1_relu, MK_DW3P_PAIR(1, MK_DW3P_EPI_PAIR("", "")), MK_DW3P
 MK_DW3P_FN(mk_dw3p_row2_relu, MK_DW3P_PAIR(2, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(2, ""))
 
 typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
-/* [relu][phase] */
-static const mk_dw3p_fn mk_dw3p_row_fns[2][3] = {{mk_dw3p_row0, mk_dw3p_row1, mk_dw3p_row2},
-                                                 {mk_dw3p_row0_relu, mk_dw3p_row1_relu, mk_dw3p_row2_relu}};
+/* [phase]; one table per entry point, so that a model links only the loops its layers use */
+static const mk_dw3p_fn mk_dw3p_row_fns[3] = {mk_dw3p_row0, mk_dw3p_row1, mk_dw3p_row2};
+static const mk_dw3p_fn mk_dw3p_row_relu_fns[3] = {mk_dw3p_row0_relu, mk_dw3p_row1_relu, mk_dw3p_row2_relu};
+#define MK_DW3P_FNS(table) table
+#else
+#define MK_DW3P_FNS(table) NULL
+typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
 #endif
 
 #if !MK_DSP_NATIVE
@@ -256,12 +260,14 @@ static void mk_dw3p_pair_c(const int32_t *ring, const int32_t *w, int8_t *out_a,
 #endif
 
 /* Every output of a row: the assembly on DSP cores, the C twin elsewhere. */
-static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t relu)
+static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t relu, const mk_dw3p_fn *fns)
 {
 #if MK_DSP_NATIVE
     (void)out_w;
-    mk_dw3p_row_fns[relu][phase](r);
+    (void)relu;
+    fns[phase](r);
 #else
+    (void)fns;
     const int32_t c_all = r->pix;
     for (int32_t kk = 0; 2 * kk < out_w; ++kk) {
         const int32_t *ring = (const int32_t *)((const int8_t *)r->ring + (size_t)(kk / MK_DW3P_PAIRS) *
@@ -531,8 +537,9 @@ static void mk_dw3p_fill(const mk_dw3p_src *t, int32_t n, const int8_t *row, int
     }
 }
 
-mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
-                                             const int32_t *packed, int8_t *output, int8_t *scratch)
+/* relu: the loops without the negative accumulators' correction (fns), for act_min >= output_offset only. */
+__attribute__((noinline)) static mk_status mk_dw3p_conv(const mk_depthwise_conv_params *p, const int8_t *input, const int32_t *packed,
+                              int8_t *output, int8_t *scratch, int32_t relu, const mk_dw3p_fn *fns)
 {
     if (p->depth_multiplier != 1 || p->out_c != p->in_c || p->filter_h != 3 || p->filter_w != 3 ||
         p->dilation_h != 1 || p->dilation_w != 1 || p->stride_w != 1 || p->act_min < -128 || p->act_max > 127 ||
@@ -566,7 +573,6 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
             }
         }
     }
-    const int32_t relu = p->act_min >= p->output_offset;
     const int32_t clamp = p->act_min > -128 || p->act_max < 127;
     const size_t row_bytes = (size_t)p->in_w * pix;
     mk_dw3p_run run;
@@ -594,7 +600,7 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
             run.j = 0;
             run.odd = c_all & 1;
             run.tail = p->out_w & 1;
-            mk_dw3p_row(&run, p->out_w, phase, relu);
+            mk_dw3p_row(&run, p->out_w, phase, relu, fns);
             if (clamp) {
                 for (size_t i = 0; i < (size_t)p->out_w * pix; ++i) {
                     output[i] = (int8_t)MK_CLAMP((int32_t)output[i], p->act_min, p->act_max);
@@ -603,4 +609,19 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
         }
     }
     return MK_OK;
+}
+
+mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                             const int32_t *packed, int8_t *output, int8_t *scratch)
+{
+    return mk_dw3p_conv(p, input, packed, output, scratch, 0, MK_DW3P_FNS(mk_dw3p_row_fns));
+}
+
+mk_status mk_depthwise_conv_3x3_pairs_relu_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                                  const int32_t *packed, int8_t *output, int8_t *scratch)
+{
+    if (p->act_min < p->output_offset) {
+        return MK_ERR_ARG;
+    }
+    return mk_dw3p_conv(p, input, packed, output, scratch, 1, MK_DW3P_FNS(mk_dw3p_row_relu_fns));
 }
