@@ -9,9 +9,12 @@
  * words and four multiplies with the weight words Wa = (w0, w1) and Wb = (w1, w2):
  *   A += SMLAD(H[k], Wa) + SMLABT(H[k + 1], Wb)     (x0 w0 + x1 w1 + x2 w2)
  *   B += SMLATB(H[k], Wa) + SMLAD(H[k + 1], Wb)     (x1 w0 + x2 w1 + x3 w2)
- * so an output pair costs per channel one LDM of its six ring words (3 rows x H[k], H[k + 1]), 12 multiplies, the
- * weight stream in three LDMs and 2 x 4 epilogue instructions: 27 instructions for 18 MACs (the folded kernel: 90
- * for 36). Each input row is widened once and serves three output rows.
+ * so an output pair costs per channel one LDM of its six ring words (3 rows x H[k], H[k + 1]) and an ADD, 12
+ * multiplies, the weight stream in three LDMs and 2 x 4 epilogue instructions: 25 instructions for 18 MACs plus half
+ * a loop test (the folded kernel: 90 for 36); a last single output of an odd width 14. Each input row is widened
+ * once (an assembly loop, 25 instructions per 8 channels of a pixel pair) and serves three output rows. A whole
+ * output row is one assembly call. Measured on qemu-m4: a DS-CNN depthwise layer (25 x 5 x 64) 190,069 -> 130,829
+ * instructions (docs/kernels.md).
  *
  * Ring: blocks of 3 output pairs; per block and channel 48 bytes = H[3b .. 3b + 3] x 3 ring slots (word 3 j + s
  * holds H[3b + j] of the padded row in slot s = row % 3), so the six words of an output pair are one LDM and the
@@ -22,8 +25,9 @@
  *
  * Epilogue per output: SSAT8((SMMLAR(a, m, R) [+ (a >> 31)]) >> e), the folded kernel's (derivation in
  * mk_kernels_dsp.h). The correction term only moves negative accumulators, whose outputs are <= the output zero
- * point either way; when act_min >= output_offset (ReLU, ReLU6) they all clamp to act_min, so those layers run a
- * loop without it. A narrower activation range than int8 is applied to the finished output row.
+ * point either way; when act_min >= output_offset (ReLU, ReLU6) they all clamp to act_min, so those layers run
+ * loops without it (mk_depthwise_conv_3x3_pairs_relu_s8_dsp: its own entry point and table, so a model links only
+ * the loops it uses). A narrower activation range than int8 is applied to the finished output row.
  * Access order: output rows in raster order; a row's input is read (widened into the ring) before any of its
  * outputs is written, so the in-place contract of lag 0 holds. */
 #include <stddef.h>
