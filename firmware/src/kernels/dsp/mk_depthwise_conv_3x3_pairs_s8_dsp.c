@@ -283,130 +283,16 @@ static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t re
 #endif
 }
 
-/* Widen 4 channels of the padded columns at a and b into their pixel-pair words at dst[0], dst[12], dst[24],
- * dst[36] (and at dup[...] when the pair opens a block). */
-static inline void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c_all, int32_t *dst, int32_t *dup)
+/* Widen the channels of the padded columns at a and b into their pixel-pair words at dst[0], dst[12], ... (and
+ * at dup[...] when the pair opens a block): the C path, for rows the assembly fill does not take (channel counts
+ * that are not a multiple of 8, misaligned rows, hosts). Plain C, since no benchmark layer runs it: code size. */
+static void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c_all, int32_t *dst, int32_t *dup)
 {
-    int32_t c = 0;
-#if MK_DSP_NATIVE
-    /* PKHBT/PKHTB pair the two pixels' bytes, SXTB16 widens each channel's pair: 12 instructions per 4 channels
-     * (16 with the copy), half what the compiler makes of the C below. */
-    int32_t n8 = c_all / 8;
-    if (n8 > 0 && dup == NULL && (((uintptr_t)a | (uintptr_t)b) & 3u) == 0) {
-        /* 8 channels per step when both columns are word-aligned (LDRD): 25 instructions */
-        int32_t x0, y0, x1, y1, t0;
-        c = 8 * n8;
-        __asm__ volatile("1:\n\t"
-                         "ldrd %[x0], %[y0], [%[a]], #8\n\t"
-                         "ldrd %[x1], %[y1], [%[b]], #8\n\t"
-                         "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                         "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                         "sxtb16 %[x0], %[t0]\n\t"
-                         "sxtb16 %[t0], %[t0], ror #8\n\t"
-                         "str %[x0], [%[d]]\n\t"
-                         "str %[t0], [%[d], #48]\n\t"
-                         "sxtb16 %[x0], %[x1]\n\t"
-                         "sxtb16 %[x1], %[x1], ror #8\n\t"
-                         "str %[x0], [%[d], #96]\n\t"
-                         "str %[x1], [%[d], #144]\n\t"
-                         "pkhbt %[t0], %[y0], %[y1], lsl #16\n\t"
-                         "pkhtb %[y1], %[y1], %[y0], asr #16\n\t"
-                         "sxtb16 %[y0], %[t0]\n\t"
-                         "sxtb16 %[t0], %[t0], ror #8\n\t"
-                         "str %[y0], [%[d], #192]\n\t"
-                         "str %[t0], [%[d], #240]\n\t"
-                         "sxtb16 %[y0], %[y1]\n\t"
-                         "sxtb16 %[y1], %[y1], ror #8\n\t"
-                         "str %[y0], [%[d], #288]\n\t"
-                         "str %[y1], [%[d], #336]\n\t"
-                         "add %[d], %[d], #384\n\t"
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b"
-                         : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [n] "+r"(n8), [x0] "=&r"(x0), [y0] "=&r"(y0),
-                           [x1] "=&r"(x1), [y1] "=&r"(y1), [t0] "=&r"(t0)
-                         :
-                         : "cc", "memory");
-        a -= c;
-        b -= c;
-    }
-    int32_t n4 = (c_all - c) / 4;
-    if (n4 > 0) {
-        int32_t x0, x1, t0, t1;
-        const int32_t c0 = c;
-        c += 4 * n4;
-        a += c0;
-        b += c0;
-        if (dup) {
-            __asm__ volatile("1:\n\t"
-                             "ldr %[x0], [%[a]], #4\n\t"
-                             "ldr %[x1], [%[b]], #4\n\t"
-                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                             "sxtb16 %[x0], %[t0]\n\t"
-                             "sxtb16 %[t0], %[t0], ror #8\n\t"
-                             "sxtb16 %[t1], %[x1]\n\t"
-                             "sxtb16 %[x1], %[x1], ror #8\n\t"
-                             "str %[t0], [%[d], #48]\n\t"
-                             "str %[t1], [%[d], #96]\n\t"
-                             "str %[x1], [%[d], #144]\n\t"
-                             "str %[x0], [%[d]], #192\n\t"
-                             "str %[t0], [%[u], #48]\n\t"
-                             "str %[t1], [%[u], #96]\n\t"
-                             "str %[x1], [%[u], #144]\n\t"
-                             "str %[x0], [%[u]], #192\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [u] "+r"(dup), [n] "+r"(n4), [x0] "=&r"(x0),
-                               [x1] "=&r"(x1), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                             :
-                             : "cc", "memory");
-        } else {
-            __asm__ volatile("1:\n\t"
-                             "ldr %[x0], [%[a]], #4\n\t"
-                             "ldr %[x1], [%[b]], #4\n\t"
-                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                             "sxtb16 %[x0], %[t0]\n\t"
-                             "sxtb16 %[t0], %[t0], ror #8\n\t"
-                             "sxtb16 %[t1], %[x1]\n\t"
-                             "sxtb16 %[x1], %[x1], ror #8\n\t"
-                             "str %[t0], [%[d], #48]\n\t"
-                             "str %[t1], [%[d], #96]\n\t"
-                             "str %[x1], [%[d], #144]\n\t"
-                             "str %[x0], [%[d]], #192\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [n] "+r"(n4), [x0] "=&r"(x0), [x1] "=&r"(x1),
-                               [t0] "=&r"(t0), [t1] "=&r"(t1)
-                             :
-                             : "cc", "memory");
-        }
-        a -= c; /* the tail below indexes from the start */
-        b -= c;
-    }
-#endif
-    for (; c + 4 <= c_all; c += 4, dst += 4 * MK_DW3P_CWORDS) {
-        const uint32_t x0 = (uint32_t)mk_read_s8x4(a + c), x1 = (uint32_t)mk_read_s8x4(b + c);
-        const int32_t t0 = (int32_t)((x0 & 0xFFFFu) | (x1 << 16));         /* PKHBT: x0c0 x0c1 x1c0 x1c1 */
-        const int32_t t1 = (int32_t)((x1 & 0xFFFF0000u) | (x0 >> 16));     /* PKHTB: x0c2 x0c3 x1c2 x1c3 */
-        const int32_t h0 = __sxtb16(t0), h1 = mk_sxtb16_ror8(t0), h2 = __sxtb16(t1), h3 = mk_sxtb16_ror8(t1);
-        dst[0] = h0;
-        dst[MK_DW3P_CWORDS] = h1;
-        dst[2 * MK_DW3P_CWORDS] = h2;
-        dst[3 * MK_DW3P_CWORDS] = h3;
-        if (dup) {
-            dup[0] = h0;
-            dup[MK_DW3P_CWORDS] = h1;
-            dup[2 * MK_DW3P_CWORDS] = h2;
-            dup[3 * MK_DW3P_CWORDS] = h3;
-            dup += 4 * MK_DW3P_CWORDS;
-        }
-    }
-    for (; c < c_all; ++c, dst += MK_DW3P_CWORDS) {
+    for (int32_t c = 0; c < c_all; ++c, dst += MK_DW3P_CWORDS) {
         const int32_t h = (int32_t)(((uint32_t)(int32_t)a[c] & 0xFFFFu) | ((uint32_t)(int32_t)b[c] << 16));
-        dst[0] = h;
-        if (dup) {
-            dup[0] = h;
+        *dst = h;
+        if (dup != NULL) {
+            *dup = h;
             dup += MK_DW3P_CWORDS;
         }
     }
@@ -530,20 +416,29 @@ static void mk_dw3p_fill(const mk_dw3p_src *t, int32_t n, const int8_t *row, int
         return;
     }
 #endif
-    for (; n > 0; --n, ++t) {
-        const int8_t *a = row != NULL && t->a >= 0 ? row + t->a : zrow;
-        const int8_t *b = row != NULL && t->b >= 0 ? row + t->b : zrow;
-        if (t->dup < 0) {
-            mk_dw3p_widen_run(a, b, c_all, slot + t->dst, NULL);
-        } else {
-            mk_dw3p_widen_run(a, b, c_all, slot + t->dst, slot + t->dup);
+    if (row == NULL) { /* a padding row: the zero point's pair everywhere */
+        const int32_t zz = (int32_t)(((uint32_t)(int32_t)zrow[0] & 0xFFFFu) * 0x10001u);
+        for (; n > 0; --n, ++t) {
+            for (int32_t copy = 0; copy < 2; ++copy) {
+                int32_t *w = copy == 0 ? slot + t->dst : (t->dup < 0 ? NULL : slot + t->dup);
+                for (int32_t c = 0; w != NULL && c < c_all; ++c, w += MK_DW3P_CWORDS) {
+                    *w = zz;
+                }
+            }
         }
+        return;
+    }
+    for (; n > 0; --n, ++t) {
+        const int8_t *a = t->a >= 0 ? row + t->a : zrow;
+        const int8_t *b = t->b >= 0 ? row + t->b : zrow;
+        mk_dw3p_widen_run(a, b, c_all, slot + t->dst, t->dup < 0 ? NULL : slot + t->dup);
     }
 }
 
 /* relu: the loops without the negative accumulators' correction (fns), for act_min >= output_offset only. */
-__attribute__((noinline)) static mk_status mk_dw3p_conv(const mk_depthwise_conv_params *p, const int8_t *input, const int32_t *packed,
-                              int8_t *output, int8_t *scratch, int32_t relu, const mk_dw3p_fn *fns)
+__attribute__((noinline)) static mk_status mk_dw3p_conv(const mk_depthwise_conv_params *p, const int8_t *input,
+                                                        const int32_t *packed, int8_t *output, int8_t *scratch,
+                                                        int32_t relu, const mk_dw3p_fn *fns)
 {
     if (p->depth_multiplier != 1 || p->out_c != p->in_c || p->filter_h != 3 || p->filter_w != 3 ||
         p->dilation_h != 1 || p->dilation_w != 1 || p->stride_w != 1 || p->act_min < -128 || p->act_max > 127 ||
