@@ -1,4 +1,5 @@
-"""The stored edge cases of the folded 3x3 depthwise kernel (tests/data/ops/dsp_dw3x3, made by
+"""The stored edge cases of the 3x3 depthwise kernels on compile-time forms (the pixel-pair kernel for stride_w 1,
+the folded one for stride_w 2; tests/data/ops/dsp_dw3x3, made by
 gen_dsp_dw3x3_models.py): channel tails, tiny maps, asymmetric padding, stride 2, batch 2, every activation. Checked
 bit for bit against both references with the portable kernels and with the DSP kernels (host emulation; the
 assembly loop runs on the emulated boards through tests/target/dsp_sweep.py, which picks the directory up)."""
