@@ -45,6 +45,7 @@ RASTER_KERNELS: dict[str, int] = {
     "mk_depthwise_conv_3x3_s8_dsp": 0,
     "mk_depthwise_conv_3x3_folded_s8_dsp": 0,  # raster rows; a row's input is copied to scratch before it is written
     "mk_depthwise_conv_3x3_pairs_s8_dsp": 0,  # raster rows; a row's input is widened to scratch before it is written
+    "mk_depthwise_conv_3x3_pairs_relu_s8_dsp": 0,  # the same kernel
     "mk_depthwise_conv_s8_mve": 0,
     "mk_depthwise_conv_3x3_s8_mve": 0,  # raster pixels, all channels of a pixel before the next
     "mk_avg_pool_s8": 0,

@@ -18,7 +18,7 @@ enum {
     SC_CONV_DSP, SC_CONV1X1_DSP, SC_DW_DSP, SC_DW3X3_DSP, SC_FC_DSP, SC_AVG_DSP, SC_MAX_DSP, SC_ADD_DSP,
     SC_CONV_MVE, SC_DW_MVE, SC_FC_MVE, SC_CONV_IM2COL_DSP, SC_REQUANT_DSP, SC_DW3X3_FOLDED_DSP,
     SC_REQUANT_SHORT_DSP, SC_CONV_WIDE_DSP, SC_ADD_LUT_DSP, SC_FC_WIDE_DSP, SC_CONV_WIDE_W8_DSP, SC_CONV_WINO_DSP,
-    SC_DW3X3_PAIRS_DSP, SC_KERNELS
+    SC_DW3X3_PAIRS_DSP, SC_DW3X3_PAIRS_RELU_DSP, SC_KERNELS
 };
 
 /* Per variant: trials run and trials whose output differed from the portable kernel. */
@@ -493,6 +493,11 @@ static void sc_depthwise(void)
                 sc_dw3x3_pairs_forms(p.in_c, p.input_offset);
                 sc_check(SC_DW3X3_PAIRS_DSP,
                          mk_depthwise_conv_3x3_pairs_s8_dsp(&p, sc_in, sc_pairs, sc_out, sc_pairs_scratch + 1), n_out);
+                if (p.act_min >= p.output_offset) {
+                    sc_check(SC_DW3X3_PAIRS_RELU_DSP,
+                             mk_depthwise_conv_3x3_pairs_relu_s8_dsp(&p, sc_in, sc_pairs, sc_out, sc_pairs_scratch),
+                             n_out);
+                }
             }
         }
     }
@@ -527,6 +532,9 @@ static void sc_dw3x3_pairs(void)
     p.out_w = sc_out_size(p.in_w, 3, 1, 1, same, &p.pad_left);
     p.input_offset = sc_range(-127, 128);
     sc_requant(p.out_c, &p.per_channel, &p.act_min, &p.act_max, &p.output_offset);
+    if (sc_rand() & 1) { /* half of the layers ReLU-like (act_min >= output offset): the relu entry point too */
+        p.output_offset = sc_range(-128, p.act_min);
+    }
     for (int32_t c = 0; c < p.out_c; ++c) { /* right shifts 1..21: the folded forms' range */
         sc_shift[c] = sc_shift[c] > -1 ? -1 - (int32_t)(sc_rand() & 3) : sc_shift[c];
     }
@@ -543,6 +551,10 @@ static void sc_dw3x3_pairs(void)
         sc_dw3x3_pairs_forms(p.in_c, p.input_offset);
         sc_check(SC_DW3X3_PAIRS_DSP, mk_depthwise_conv_3x3_pairs_s8_dsp(&p, in, sc_pairs, sc_out, sc_pairs_scratch),
                  n_out);
+        if (p.act_min >= p.output_offset) {
+            sc_check(SC_DW3X3_PAIRS_RELU_DSP,
+                     mk_depthwise_conv_3x3_pairs_relu_s8_dsp(&p, in, sc_pairs, sc_out, sc_pairs_scratch + 1), n_out);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-"""Stored models for the edge cases of the folded 3x3 depthwise kernel (mk_depthwise_conv_3x3_folded_s8_dsp): channel
+"""Stored models for the edge cases of the 3x3 depthwise kernels on compile-time forms (stride_w 1:
+mk_depthwise_conv_3x3_pairs_s8_dsp / _pairs_relu_s8_dsp, stride_w 2: mk_depthwise_conv_3x3_folded_s8_dsp): channel
 counts below 4 and not a multiple of 4 (the C tail group), widths and heights 1-3 (every pixel a border pixel),
 stride 2 with even sizes (asymmetric 'same' padding: nothing before, one column/row after), 'valid' padding,
 batch 2 (the row ring restarts per image), all three activations (the packed clamp), per-tensor and per-channel

@@ -24,7 +24,8 @@ SELFCHECK_C = Path(__file__).resolve().parent / "dsp_selfcheck.c"
 KERNELS = ("conv_dsp", "conv_1x1_dsp", "depthwise_dsp", "depthwise_3x3_dsp", "fully_connected_dsp",
            "avg_pool_dsp", "max_pool_dsp", "add_dsp", "conv_mve", "depthwise_mve", "fully_connected_mve",
            "conv_im2col_dsp", "requantize_dsp", "depthwise_3x3_folded_dsp", "requantize_short_dsp",
-           "conv_wide_dsp", "add_lut_dsp", "fc_wide_dsp", "conv_wide_w8_dsp", "conv_wino_dsp", "depthwise_3x3_pairs_dsp")
+           "conv_wide_dsp", "add_lut_dsp", "fc_wide_dsp", "conv_wide_w8_dsp", "conv_wino_dsp", "depthwise_3x3_pairs_dsp",
+           "depthwise_3x3_pairs_relu_dsp")
 HOST_KERNELS = KERNELS[:8] + KERNELS[11:]  # the host has no Helium
 TRIALS = 300
 

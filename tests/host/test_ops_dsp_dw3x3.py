@@ -1,4 +1,5 @@
-"""The stored edge cases of the folded 3x3 depthwise kernel (tests/data/ops/dsp_dw3x3, made by
+"""The stored edge cases of the 3x3 depthwise kernels on compile-time forms (the pixel-pair kernel for stride_w 1,
+the folded one for stride_w 2; tests/data/ops/dsp_dw3x3, made by
 gen_dsp_dw3x3_models.py): channel tails, tiny maps, asymmetric padding, stride 2, batch 2, every activation. Checked
 bit for bit against both references with the portable kernels and with the DSP kernels (host emulation; the
 assembly loop runs on the emulated boards through tests/target/dsp_sweep.py, which picks the directory up)."""
@@ -16,7 +17,7 @@ from harness import compare, random_inputs, reference
 
 from mcukit.codegen.generate import lower_all
 from mcukit.codegen.kernel_call import LowerOptions
-from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL
+from mcukit.codegen.ops._isa import DW3X3_FOLDED_KERNEL, DW3X3_PAIRS_KERNEL, DW3X3_PAIRS_RELU_KERNEL
 from mcukit.hostbuild import compile_model
 from mcukit.ir.reader import parse_tflite
 
@@ -46,6 +47,8 @@ def test_every_case_takes_the_folded_kernel() -> None:
     pixel-pair kernel for stride_w 1, the folded kernel else)."""
     for case in CASES:
         calls = lower_all(parse_tflite(_model(case)), LowerOptions(isa=("dsp",)))
-        want = DW3X3_PAIRS_KERNEL if dict(calls[0].params)["stride_w"] == "1" else DW3X3_FOLDED_KERNEL
+        params = dict(calls[0].params)
+        pairs = DW3X3_PAIRS_RELU_KERNEL if int(params["act_min"]) >= int(params["output_offset"]) else DW3X3_PAIRS_KERNEL
+        want = pairs if params["stride_w"] == "1" else DW3X3_FOLDED_KERNEL
         assert [c.kernel for c in calls] == [want], (case["file"], [c.kernel for c in calls])
         assert calls[0].scratch_bytes > 0

@@ -157,14 +157,18 @@ mk_status mk_depthwise_conv_3x3_folded_s8_dsp(const mk_depthwise_conv_params *p,
  *  - per filter row r = 0, 1, 2: the int16 pairs Wa = (w[r][0] 2, w[r][1] 2) and Wb = (w[r][1] 2, w[r][2] 2);
  *  - multiplier, R = 2^(e-1) + output_offset 2^e, e; bit 8 of the last channel's e word marks the last channel;
  * then ceil(in_c / 4) words holding the input zero point -input_offset in every byte (the padding pixel).
- * The output is the folded kernel's; output_offset in the params must be the layer's (act_min >= output_offset
- * selects an epilogue without the negative accumulators' correction, which cannot change a clamped output);
- * multipliers and shifts are not read. `scratch`: mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(p) bytes, any
- * alignment. MK_ERR_ARG for other shapes (stride_w != 1 included), an activation range beyond int8 or a NULL
- * scratch. */
+ * The output is the folded kernel's; multipliers, shifts and output_offset in the params are not read.
+ * `scratch`: mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(p) bytes, any alignment. MK_ERR_ARG for other shapes
+ * (stride_w != 1 included), an activation range beyond int8 or a NULL scratch. */
 size_t mk_depthwise_conv_3x3_pairs_s8_dsp_scratch_bytes(const mk_depthwise_conv_params *p);
 mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
                                              const int32_t *packed, int8_t *output, int8_t *scratch);
+/* The same for layers with act_min >= output_offset (ReLU, ReLU6; output_offset in the params must be the layer's,
+ * MK_ERR_ARG otherwise): an epilogue without the negative accumulators' correction, which only moves outputs that
+ * are <= the output zero point and so clamp to act_min either way. A separate entry point so that a model links
+ * only the loops it uses. */
+mk_status mk_depthwise_conv_3x3_pairs_relu_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                                  const int32_t *packed, int8_t *output, int8_t *scratch);
 
 /* FULLY_CONNECTED, as mk_fully_connected_s8 (2 output features x 2 rows per step). */
 mk_status mk_fully_connected_s8_dsp(const mk_fully_connected_params *p, const int8_t *input, const int8_t *weights,

@@ -385,6 +385,7 @@ def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, outpu
 # Depthwise 3x3, stride_w 1, on an int16 ring of pixel pairs (mk_depthwise_conv_3x3_pairs_s8_dsp; layouts in
 # mk_kernels_dsp.h). Same eligibility as dw3x3_forms.
 DW3X3_PAIRS_KERNEL = "mk_depthwise_conv_3x3_pairs_s8_dsp"
+DW3X3_PAIRS_RELU_KERNEL = "mk_depthwise_conv_3x3_pairs_relu_s8_dsp"  # act_min >= output offset: no sign correction
 DW3X3_PAIRS_WORDS = 10  # per channel: bias, 3 x (Wa, Wb), m, R, e
 DW3X3_PAIRS_BLOCK = 3  # output pixel pairs per ring block
 

@@ -9,6 +9,7 @@ from mcukit.codegen.kernel_call import SCRATCH, CArray, KernelCall, LowerOptions
 from mcukit.codegen.ops._isa import (
     DW3X3_FOLDED_KERNEL,
     DW3X3_PAIRS_KERNEL,
+    DW3X3_PAIRS_RELU_KERNEL,
     MVE_DW3X3_KERNEL,
     depthwise_kernel,
     dw3x3_forms,
@@ -87,7 +88,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         pairs = dw3x3_pairs_forms(w.array(), bias_a, -xz, yz, mults, shifts) if opts.stride_w == 1 else None
         packed = None if pairs is not None else dw3x3_forms(w.array(), bias_a, -xz, yz, mults, shifts)
         if pairs is not None:
-            kernel = DW3X3_PAIRS_KERNEL
+            kernel = DW3X3_PAIRS_RELU_KERNEL if lo >= yz else DW3X3_PAIRS_KERNEL
             arrays += (CArray("dw_packed", "int32_t", pairs),)
             args = (args[0], array("dw_packed"), args[3], SCRATCH)
             scratch = dw3x3_pairs_scratch_bytes(ow, ic)

@@ -9,9 +9,12 @@
  * words and four multiplies with the weight words Wa = (w0, w1) and Wb = (w1, w2):
  *   A += SMLAD(H[k], Wa) + SMLABT(H[k + 1], Wb)     (x0 w0 + x1 w1 + x2 w2)
  *   B += SMLATB(H[k], Wa) + SMLAD(H[k + 1], Wb)     (x1 w0 + x2 w1 + x3 w2)
- * so an output pair costs per channel one LDM of its six ring words (3 rows x H[k], H[k + 1]), 12 multiplies, the
- * weight stream in three LDMs and 2 x 4 epilogue instructions: 27 instructions for 18 MACs (the folded kernel: 90
- * for 36). Each input row is widened once and serves three output rows.
+ * so an output pair costs per channel one LDM of its six ring words (3 rows x H[k], H[k + 1]) and an ADD, 12
+ * multiplies, the weight stream in three LDMs and 2 x 4 epilogue instructions: 25 instructions for 18 MACs plus half
+ * a loop test (the folded kernel: 90 for 36); a last single output of an odd width 14. Each input row is widened
+ * once (an assembly loop, 25 instructions per 8 channels of a pixel pair) and serves three output rows. A whole
+ * output row is one assembly call. Measured on qemu-m4: a DS-CNN depthwise layer (25 x 5 x 64) 190,069 -> 130,829
+ * instructions (docs/kernels.md).
  *
  * Ring: blocks of 3 output pairs; per block and channel 48 bytes = H[3b .. 3b + 3] x 3 ring slots (word 3 j + s
  * holds H[3b + j] of the padded row in slot s = row % 3), so the six words of an output pair are one LDM and the
@@ -22,8 +25,9 @@
  *
  * Epilogue per output: SSAT8((SMMLAR(a, m, R) [+ (a >> 31)]) >> e), the folded kernel's (derivation in
  * mk_kernels_dsp.h). The correction term only moves negative accumulators, whose outputs are <= the output zero
- * point either way; when act_min >= output_offset (ReLU, ReLU6) they all clamp to act_min, so those layers run a
- * loop without it. A narrower activation range than int8 is applied to the finished output row.
+ * point either way; when act_min >= output_offset (ReLU, ReLU6) they all clamp to act_min, so those layers run
+ * loops without it (mk_depthwise_conv_3x3_pairs_relu_s8_dsp: its own entry point and table, so a model links only
+ * the loops it uses). A narrower activation range than int8 is applied to the finished output row.
  * Access order: output rows in raster order; a row's input is read (widened into the ring) before any of its
  * outputs is written, so the in-place contract of lag 0 holds. */
 #include <stddef.h>
@@ -228,9 +232,13 @@ MK_DW3P_FN(mk_dw3p_row1_relu, MK_DW3P_PAIR(1, MK_DW3P_EPI_PAIR("", "")), MK_DW3P
 MK_DW3P_FN(mk_dw3p_row2_relu, MK_DW3P_PAIR(2, MK_DW3P_EPI_PAIR("", "")), MK_DW3P_ONE(2, ""))
 
 typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
-/* [relu][phase] */
-static const mk_dw3p_fn mk_dw3p_row_fns[2][3] = {{mk_dw3p_row0, mk_dw3p_row1, mk_dw3p_row2},
-                                                 {mk_dw3p_row0_relu, mk_dw3p_row1_relu, mk_dw3p_row2_relu}};
+/* [phase]; one table per entry point, so that a model links only the loops its layers use */
+static const mk_dw3p_fn mk_dw3p_row_fns[3] = {mk_dw3p_row0, mk_dw3p_row1, mk_dw3p_row2};
+static const mk_dw3p_fn mk_dw3p_row_relu_fns[3] = {mk_dw3p_row0_relu, mk_dw3p_row1_relu, mk_dw3p_row2_relu};
+#define MK_DW3P_FNS(table) table
+#else
+#define MK_DW3P_FNS(table) NULL
+typedef void (*mk_dw3p_fn)(mk_dw3p_run *);
 #endif
 
 #if !MK_DSP_NATIVE
@@ -256,12 +264,14 @@ static void mk_dw3p_pair_c(const int32_t *ring, const int32_t *w, int8_t *out_a,
 #endif
 
 /* Every output of a row: the assembly on DSP cores, the C twin elsewhere. */
-static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t relu)
+static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t relu, const mk_dw3p_fn *fns)
 {
 #if MK_DSP_NATIVE
     (void)out_w;
-    mk_dw3p_row_fns[relu][phase](r);
+    (void)relu;
+    fns[phase](r);
 #else
+    (void)fns;
     const int32_t c_all = r->pix;
     for (int32_t kk = 0; 2 * kk < out_w; ++kk) {
         const int32_t *ring = (const int32_t *)((const int8_t *)r->ring + (size_t)(kk / MK_DW3P_PAIRS) *
@@ -273,130 +283,16 @@ static void mk_dw3p_row(mk_dw3p_run *r, int32_t out_w, int32_t phase, int32_t re
 #endif
 }
 
-/* Widen 4 channels of the padded columns at a and b into their pixel-pair words at dst[0], dst[12], dst[24],
- * dst[36] (and at dup[...] when the pair opens a block). */
-static inline void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c_all, int32_t *dst, int32_t *dup)
+/* Widen the channels of the padded columns at a and b into their pixel-pair words at dst[0], dst[12], ... (and
+ * at dup[...] when the pair opens a block): the C path, for rows the assembly fill does not take (channel counts
+ * that are not a multiple of 8, misaligned rows, hosts). Plain C, since no benchmark layer runs it: code size. */
+static void mk_dw3p_widen_run(const int8_t *a, const int8_t *b, int32_t c_all, int32_t *dst, int32_t *dup)
 {
-    int32_t c = 0;
-#if MK_DSP_NATIVE
-    /* PKHBT/PKHTB pair the two pixels' bytes, SXTB16 widens each channel's pair: 12 instructions per 4 channels
-     * (16 with the copy), half what the compiler makes of the C below. */
-    int32_t n8 = c_all / 8;
-    if (n8 > 0 && dup == NULL && (((uintptr_t)a | (uintptr_t)b) & 3u) == 0) {
-        /* 8 channels per step when both columns are word-aligned (LDRD): 25 instructions */
-        int32_t x0, y0, x1, y1, t0;
-        c = 8 * n8;
-        __asm__ volatile("1:\n\t"
-                         "ldrd %[x0], %[y0], [%[a]], #8\n\t"
-                         "ldrd %[x1], %[y1], [%[b]], #8\n\t"
-                         "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                         "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                         "sxtb16 %[x0], %[t0]\n\t"
-                         "sxtb16 %[t0], %[t0], ror #8\n\t"
-                         "str %[x0], [%[d]]\n\t"
-                         "str %[t0], [%[d], #48]\n\t"
-                         "sxtb16 %[x0], %[x1]\n\t"
-                         "sxtb16 %[x1], %[x1], ror #8\n\t"
-                         "str %[x0], [%[d], #96]\n\t"
-                         "str %[x1], [%[d], #144]\n\t"
-                         "pkhbt %[t0], %[y0], %[y1], lsl #16\n\t"
-                         "pkhtb %[y1], %[y1], %[y0], asr #16\n\t"
-                         "sxtb16 %[y0], %[t0]\n\t"
-                         "sxtb16 %[t0], %[t0], ror #8\n\t"
-                         "str %[y0], [%[d], #192]\n\t"
-                         "str %[t0], [%[d], #240]\n\t"
-                         "sxtb16 %[y0], %[y1]\n\t"
-                         "sxtb16 %[y1], %[y1], ror #8\n\t"
-                         "str %[y0], [%[d], #288]\n\t"
-                         "str %[y1], [%[d], #336]\n\t"
-                         "add %[d], %[d], #384\n\t"
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b"
-                         : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [n] "+r"(n8), [x0] "=&r"(x0), [y0] "=&r"(y0),
-                           [x1] "=&r"(x1), [y1] "=&r"(y1), [t0] "=&r"(t0)
-                         :
-                         : "cc", "memory");
-        a -= c;
-        b -= c;
-    }
-    int32_t n4 = (c_all - c) / 4;
-    if (n4 > 0) {
-        int32_t x0, x1, t0, t1;
-        const int32_t c0 = c;
-        c += 4 * n4;
-        a += c0;
-        b += c0;
-        if (dup) {
-            __asm__ volatile("1:\n\t"
-                             "ldr %[x0], [%[a]], #4\n\t"
-                             "ldr %[x1], [%[b]], #4\n\t"
-                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                             "sxtb16 %[x0], %[t0]\n\t"
-                             "sxtb16 %[t0], %[t0], ror #8\n\t"
-                             "sxtb16 %[t1], %[x1]\n\t"
-                             "sxtb16 %[x1], %[x1], ror #8\n\t"
-                             "str %[t0], [%[d], #48]\n\t"
-                             "str %[t1], [%[d], #96]\n\t"
-                             "str %[x1], [%[d], #144]\n\t"
-                             "str %[x0], [%[d]], #192\n\t"
-                             "str %[t0], [%[u], #48]\n\t"
-                             "str %[t1], [%[u], #96]\n\t"
-                             "str %[x1], [%[u], #144]\n\t"
-                             "str %[x0], [%[u]], #192\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [u] "+r"(dup), [n] "+r"(n4), [x0] "=&r"(x0),
-                               [x1] "=&r"(x1), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                             :
-                             : "cc", "memory");
-        } else {
-            __asm__ volatile("1:\n\t"
-                             "ldr %[x0], [%[a]], #4\n\t"
-                             "ldr %[x1], [%[b]], #4\n\t"
-                             "pkhbt %[t0], %[x0], %[x1], lsl #16\n\t"
-                             "pkhtb %[x1], %[x1], %[x0], asr #16\n\t"
-                             "sxtb16 %[x0], %[t0]\n\t"
-                             "sxtb16 %[t0], %[t0], ror #8\n\t"
-                             "sxtb16 %[t1], %[x1]\n\t"
-                             "sxtb16 %[x1], %[x1], ror #8\n\t"
-                             "str %[t0], [%[d], #48]\n\t"
-                             "str %[t1], [%[d], #96]\n\t"
-                             "str %[x1], [%[d], #144]\n\t"
-                             "str %[x0], [%[d]], #192\n\t"
-                             "subs %[n], %[n], #1\n\t"
-                             "bne 1b"
-                             : [a] "+r"(a), [b] "+r"(b), [d] "+r"(dst), [n] "+r"(n4), [x0] "=&r"(x0), [x1] "=&r"(x1),
-                               [t0] "=&r"(t0), [t1] "=&r"(t1)
-                             :
-                             : "cc", "memory");
-        }
-        a -= c; /* the tail below indexes from the start */
-        b -= c;
-    }
-#endif
-    for (; c + 4 <= c_all; c += 4, dst += 4 * MK_DW3P_CWORDS) {
-        const uint32_t x0 = (uint32_t)mk_read_s8x4(a + c), x1 = (uint32_t)mk_read_s8x4(b + c);
-        const int32_t t0 = (int32_t)((x0 & 0xFFFFu) | (x1 << 16));         /* PKHBT: x0c0 x0c1 x1c0 x1c1 */
-        const int32_t t1 = (int32_t)((x1 & 0xFFFF0000u) | (x0 >> 16));     /* PKHTB: x0c2 x0c3 x1c2 x1c3 */
-        const int32_t h0 = __sxtb16(t0), h1 = mk_sxtb16_ror8(t0), h2 = __sxtb16(t1), h3 = mk_sxtb16_ror8(t1);
-        dst[0] = h0;
-        dst[MK_DW3P_CWORDS] = h1;
-        dst[2 * MK_DW3P_CWORDS] = h2;
-        dst[3 * MK_DW3P_CWORDS] = h3;
-        if (dup) {
-            dup[0] = h0;
-            dup[MK_DW3P_CWORDS] = h1;
-            dup[2 * MK_DW3P_CWORDS] = h2;
-            dup[3 * MK_DW3P_CWORDS] = h3;
-            dup += 4 * MK_DW3P_CWORDS;
-        }
-    }
-    for (; c < c_all; ++c, dst += MK_DW3P_CWORDS) {
+    for (int32_t c = 0; c < c_all; ++c, dst += MK_DW3P_CWORDS) {
         const int32_t h = (int32_t)(((uint32_t)(int32_t)a[c] & 0xFFFFu) | ((uint32_t)(int32_t)b[c] << 16));
-        dst[0] = h;
-        if (dup) {
-            dup[0] = h;
+        *dst = h;
+        if (dup != NULL) {
+            *dup = h;
             dup += MK_DW3P_CWORDS;
         }
     }
@@ -520,19 +416,29 @@ static void mk_dw3p_fill(const mk_dw3p_src *t, int32_t n, const int8_t *row, int
         return;
     }
 #endif
-    for (; n > 0; --n, ++t) {
-        const int8_t *a = row != NULL && t->a >= 0 ? row + t->a : zrow;
-        const int8_t *b = row != NULL && t->b >= 0 ? row + t->b : zrow;
-        if (t->dup < 0) {
-            mk_dw3p_widen_run(a, b, c_all, slot + t->dst, NULL);
-        } else {
-            mk_dw3p_widen_run(a, b, c_all, slot + t->dst, slot + t->dup);
+    if (row == NULL) { /* a padding row: the zero point's pair everywhere */
+        const int32_t zz = (int32_t)(((uint32_t)(int32_t)zrow[0] & 0xFFFFu) * 0x10001u);
+        for (; n > 0; --n, ++t) {
+            for (int32_t copy = 0; copy < 2; ++copy) {
+                int32_t *w = copy == 0 ? slot + t->dst : (t->dup < 0 ? NULL : slot + t->dup);
+                for (int32_t c = 0; w != NULL && c < c_all; ++c, w += MK_DW3P_CWORDS) {
+                    *w = zz;
+                }
+            }
         }
+        return;
+    }
+    for (; n > 0; --n, ++t) {
+        const int8_t *a = t->a >= 0 ? row + t->a : zrow;
+        const int8_t *b = t->b >= 0 ? row + t->b : zrow;
+        mk_dw3p_widen_run(a, b, c_all, slot + t->dst, t->dup < 0 ? NULL : slot + t->dup);
     }
 }
 
-mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
-                                             const int32_t *packed, int8_t *output, int8_t *scratch)
+/* relu: the loops without the negative accumulators' correction (fns), for act_min >= output_offset only. */
+__attribute__((noinline)) static mk_status mk_dw3p_conv(const mk_depthwise_conv_params *p, const int8_t *input,
+                                                        const int32_t *packed, int8_t *output, int8_t *scratch,
+                                                        int32_t relu, const mk_dw3p_fn *fns)
 {
     if (p->depth_multiplier != 1 || p->out_c != p->in_c || p->filter_h != 3 || p->filter_w != 3 ||
         p->dilation_h != 1 || p->dilation_w != 1 || p->stride_w != 1 || p->act_min < -128 || p->act_max > 127 ||
@@ -556,18 +462,16 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
             continue;
         }
         const int32_t blk = kk / MK_DW3P_PAIRS, j = kk % MK_DW3P_PAIRS;
-        for (int32_t c = 0; c < c_all; ++c) {
-            for (int32_t s = 0; s < 3; ++s) {
-                if (blk < blocks) {
-                    ring[(size_t)blk * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * j + s)] = zz;
-                }
-                if (j == 0 && blk > 0) {
-                    ring[(size_t)(blk - 1) * bwords + (size_t)c * MK_DW3P_CWORDS + (size_t)(3 * MK_DW3P_PAIRS + s)] = zz;
-                }
+        for (int32_t copy = 0; copy < 2; ++copy) { /* its words, and its copy closing the previous block */
+            int32_t *w = copy == 0 ? (blk < blocks ? ring + (size_t)blk * bwords + 3 * j : NULL)
+                                   : (j == 0 && blk > 0 ? ring + (size_t)(blk - 1) * bwords + 3 * MK_DW3P_PAIRS : NULL);
+            for (int32_t c = 0; w != NULL && c < c_all; ++c, w += MK_DW3P_CWORDS) {
+                w[0] = zz;
+                w[1] = zz;
+                w[2] = zz;
             }
         }
     }
-    const int32_t relu = p->act_min >= p->output_offset;
     const int32_t clamp = p->act_min > -128 || p->act_max < 127;
     const size_t row_bytes = (size_t)p->in_w * pix;
     mk_dw3p_run run;
@@ -595,7 +499,7 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
             run.j = 0;
             run.odd = c_all & 1;
             run.tail = p->out_w & 1;
-            mk_dw3p_row(&run, p->out_w, phase, relu);
+            mk_dw3p_row(&run, p->out_w, phase, relu, fns);
             if (clamp) {
                 for (size_t i = 0; i < (size_t)p->out_w * pix; ++i) {
                     output[i] = (int8_t)MK_CLAMP((int32_t)output[i], p->act_min, p->act_max);
@@ -604,4 +508,19 @@ mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, 
         }
     }
     return MK_OK;
+}
+
+mk_status mk_depthwise_conv_3x3_pairs_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                             const int32_t *packed, int8_t *output, int8_t *scratch)
+{
+    return mk_dw3p_conv(p, input, packed, output, scratch, 0, MK_DW3P_FNS(mk_dw3p_row_fns));
+}
+
+mk_status mk_depthwise_conv_3x3_pairs_relu_s8_dsp(const mk_depthwise_conv_params *p, const int8_t *input,
+                                                  const int32_t *packed, int8_t *output, int8_t *scratch)
+{
+    if (p->act_min < p->output_offset) {
+        return MK_ERR_ARG;
+    }
+    return mk_dw3p_conv(p, input, packed, output, scratch, 1, MK_DW3P_FNS(mk_dw3p_row_relu_fns));
 }
