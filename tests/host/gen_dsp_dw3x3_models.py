@@ -14,7 +14,6 @@ tests/target/dsp_sweep.py picks the directory up on the emulated boards.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -57,19 +56,8 @@ def case(i: int) -> dict[str, Any]:
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    gen.fresh_dir(OUT)
-    cases = []
-    for i in range(len(SHAPES)):
-        c = case(i)
-        rng = np.random.default_rng([SEED, i, 1])
-        buf, kinds = gen.single_op_model("depthwise", c, rng)
-        if kinds != ["DEPTHWISE_CONV_2D"]:
-            raise SystemExit(f"case {i}: converter produced {kinds} ({c})")
-        name = f"dsp_dw3x3_{i:03d}.tflite"
-        (OUT / name).write_bytes(buf)
-        cases.append({"file": name, "op": "DEPTHWISE_CONV_2D", "params": c,
-                      "sha256": hashlib.sha256(buf).hexdigest()})
-    gen.write_manifest(OUT, "tests/host/gen_dsp_dw3x3_models.py", SEED, cases, "dsp_dw3x3")
+    gen.store_family(OUT, "depthwise", "DEPTHWISE_CONV_2D", [case(i) for i in range(len(SHAPES))], SEED,
+                     "tests/host/gen_dsp_dw3x3_models.py")
 
 
 if __name__ == "__main__":
