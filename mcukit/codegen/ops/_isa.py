@@ -344,13 +344,11 @@ def dw3x3_scratch_bytes(out_w: int, stride_w: int, channels: int) -> int:
     return 3 * ((out_w - 1) * stride_w + 3) * channels + 4
 
 
-def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, output_offset: int,
-                multipliers: list[int], shifts: list[int]) -> np.ndarray | None:
-    """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the folded 3x3 depthwise kernel
-    (34 words per group of 4 channels; layout in mk_kernels_dsp.h), or None when the kernel's short requantization
-    does not apply: it needs (|bias'| + 128 * sum|w|) * 2 < 2^30, a right shift 1 <= e <= 21 (so no left shift)
-    and a multiplier >= 0 for every channel, where bias' = bias + input_offset * sum(w) (the folded bias: padded
-    taps read the zero point, which cancels it). `multipliers`/`shifts`: one entry per channel or one in all."""
+def _dw3x3_short(w: np.ndarray, bias: np.ndarray | None, input_offset: int, multipliers: list[int],
+                 shifts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """What both 3x3 depthwise stream layouts start from - the taps [tap][channel], the folded bias
+    bias + input_offset * sum(w), the multipliers and e = -shift per channel - or None when their short
+    requantization does not apply (the conditions in dw3x3_forms' docstring)."""
     wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
     c = wt.shape[1]
     b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
@@ -360,6 +358,26 @@ def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, outpu
     bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) * 2
     if np.any(bound >= 1 << 30) or np.any(e < 1) or np.any(e > 21) or np.any(mult < 0):
         return None
+    return wt, folded, mult, e
+
+
+def _pair16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Two int16 values as the halves of one word (low first)."""
+    return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+
+
+def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, output_offset: int,
+                multipliers: list[int], shifts: list[int]) -> np.ndarray | None:
+    """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the folded 3x3 depthwise kernel
+    (34 words per group of 4 channels; layout in mk_kernels_dsp.h), or None when the kernel's short requantization
+    does not apply: it needs (|bias'| + 128 * sum|w|) * 2 < 2^30, a right shift 1 <= e <= 21 (so no left shift)
+    and a multiplier >= 0 for every channel, where bias' = bias + input_offset * sum(w) (the folded bias: padded
+    taps read the zero point, which cancels it). `multipliers`/`shifts`: one entry per channel or one in all."""
+    short = _dw3x3_short(w, bias, input_offset, multipliers, shifts)
+    if short is None:
+        return None
+    wt, folded, mult, e = short
+    c = wt.shape[1]
     groups = (c + 3) // 4
     pad = groups * 4 - c
 
@@ -367,12 +385,9 @@ def dw3x3_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int, outpu
         widths = [(0, 0)] * (v.ndim - 1) + [(0, pad)]
         return np.pad(v, widths, constant_values=fill).reshape(*v.shape[:-1], groups, 4)
 
-    def pair(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # int16 halves of one word (|2 w| <= 256)
-        return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
-
     ws = lanes(wt * 2)  # [tap][group][lane]
-    taps = np.stack([pair(ws[2 * j], ws[2 * j + 1]) for j in range(4)], axis=1)  # [group][pair][lane]
-    tap8 = np.stack([pair(ws[8][:, 0], ws[8][:, 2]), pair(ws[8][:, 1], ws[8][:, 3])], axis=1)  # [group][2]
+    taps = np.stack([_pair16(ws[2 * j], ws[2 * j + 1]) for j in range(4)], axis=1)  # [group][pair][lane]
+    tap8 = np.stack([_pair16(ws[8][:, 0], ws[8][:, 2]), _pair16(ws[8][:, 1], ws[8][:, 3])], axis=1)  # [group][2]
     r = np.left_shift(1, e - 1) + int(output_offset) * np.left_shift(1, e)
     table = np.stack([lanes(mult), lanes(r), lanes(e, 1)], axis=2)  # [group][lane][m, R, e]
     full = c // 4
@@ -404,23 +419,16 @@ def dw3x3_pairs_forms(w: np.ndarray, bias: np.ndarray | None, input_offset: int,
     """1HWO 3x3 int8 weights, bias and requantization -> the packed int32 stream of the pixel-pair 3x3 depthwise
     kernel (10 words per channel, then a pixel of input zero points; layout in mk_kernels_dsp.h), or None under the
     conditions of dw3x3_forms (the same short requantization)."""
-    wt = np.asarray(w, dtype=np.int64).reshape(9, -1)  # [tap][channel]
-    c = wt.shape[1]
-    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, dtype=np.int64).reshape(-1)
-    folded = b + int(input_offset) * wt.sum(axis=0)
-    mult = np.broadcast_to(np.asarray(multipliers, dtype=np.int64), (c,))
-    e = -np.broadcast_to(np.asarray(shifts, dtype=np.int64), (c,))
-    bound = (np.abs(folded) + 128 * np.abs(wt).sum(axis=0)) * 2
-    if np.any(bound >= 1 << 30) or np.any(e < 1) or np.any(e > 21) or np.any(mult < 0):
+    short = _dw3x3_short(w, bias, input_offset, multipliers, shifts)
+    if short is None:
         return None
-
-    def pair(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # int16 halves of one word (|2 w| <= 256)
-        return (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+    wt, folded, mult, e = short
+    c = wt.shape[1]
 
     w2 = wt * 2
     cols = [folded * 2]
     for r in range(3):
-        cols += [pair(w2[3 * r], w2[3 * r + 1]), pair(w2[3 * r + 1], w2[3 * r + 2])]
+        cols += [_pair16(w2[3 * r], w2[3 * r + 1]), _pair16(w2[3 * r + 1], w2[3 * r + 2])]
     r_word = np.left_shift(1, e - 1) + int(output_offset) * np.left_shift(1, e)
     e_word = e.copy()
     e_word[-1] |= DW3X3_LAST_GROUP  # the last channel ends the assembly loop
