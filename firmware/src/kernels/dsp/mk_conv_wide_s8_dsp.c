@@ -158,7 +158,9 @@ static void mk_wide_rows(const int8_t *xa, const int8_t *xb, int32_t k, int32_t 
  * of block 0 of that row; rows are 4 words apart), when in_c is a multiple of 4 so that every tap starts a block:
  * no int8 im2col copy (the windows mk_wide_windows_inside does not take: at the image's edge, or a lone pixel).
  * Taps outside the image get the zero point in both halves (pad2). */
-static void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t q, int32_t pad2, int32_t *dst)
+/* Edge windows only, so cold (optimized for size): the DS-CNN's runtime code is held to 16 KB. */
+static __attribute__((cold)) void mk_wide_window(const mk_conv_params *p, const int8_t *input, int32_t q,
+                                                 int32_t pad2, int32_t *dst)
 {
     const int32_t c4 = p->in_c / 4;
     const int32_t ox = q % p->out_w, oy = (q / p->out_w) % p->out_h, b = q / (p->out_w * p->out_h);
@@ -295,7 +297,7 @@ typedef struct {
     uint32_t mask[MK_WIDE_GATHER_WORDS];
 } mk_wide_gather_plan;
 
-static void mk_wide_gather_init(const mk_conv_params *p, int32_t blocks, mk_wide_gather_plan *g)
+static __attribute__((cold)) void mk_wide_gather_init(const mk_conv_params *p, int32_t blocks, mk_wide_gather_plan *g)
 {
     const int32_t run = p->filter_w * p->in_c, step = p->dilation_h * p->in_w * p->in_c;
     g->words = 0;
@@ -411,6 +413,15 @@ static void mk_wide_clamp(int8_t *out, size_t n, int32_t lo4, int32_t hi4)
     }
 }
 
+/* The int8 im2col copy of a pixel pair, for the windows the gather does not take (the image's edge, a lone pixel):
+ * cold, so optimized for size, like mk_wide_window. */
+static __attribute__((noinline, cold)) void mk_wide_im2col_edge(const mk_conv_params *p, const int8_t *input,
+                                                                int32_t px, int32_t pixels, int8_t pad, int8_t *col_a,
+                                                                int8_t *col_b)
+{
+    (void)mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+}
+
 static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const mk_conv_params *p,
                                                                           const int8_t *input,
                                                                           const int32_t *weights,
@@ -472,7 +483,7 @@ static inline __attribute__((always_inline)) mk_status mk_conv_wide_impl(const m
             two = px + 1 < pixels;
             xa = xb = NULL;
             if (!two || gather.words == 0 || !mk_wide_windows_gather(p, input, in_end, px, &gather, wide)) {
-                (void)mk_dsp_im2col_pair(p, input, px, pixels, pad, col_a, col_b);
+                mk_wide_im2col_edge(p, input, px, pixels, pad, col_a, col_b);
                 xa = col_a;
                 xb = two ? col_b : col_a;
             }
