@@ -153,24 +153,48 @@ static int32_t sc_w_at(int32_t out_c, int32_t k, int32_t c, int32_t j)
     return c < out_c && j < k ? sc_w[c * k + j] : 0;
 }
 
-static void sc_wide_forms(int32_t out_c, int32_t k)
+/* Element j of the int16 row of channel c that a wide-layout packing reads (0 past the channel count or the row). */
+typedef int32_t (*sc_row_fn)(int32_t c, int32_t j);
+
+/* The rows of the channel pair c, c + 1 in the wide block order at sc_ww[*o]: per 4-element block the words
+ * (r0, r2), (r1, r3) of channel c then of c + 1, first of each pair in the low half. */
+static void sc_pack_wide_pair(sc_row_fn row, int32_t c, int32_t blocks, int32_t *o)
 {
-    const int32_t blocks = (k + 3) / 4;
-    int32_t o = 0;
-    for (int32_t c = 0; c < out_c; c += 2) {
-        for (int32_t b = 0; b < blocks; ++b) {
-            for (int32_t d = 0; d < 2; ++d) {
-                for (int32_t h = 0; h < 2; ++h) {
-                    const uint32_t lo = (uint32_t)sc_w_at(out_c, k, c + d, 4 * b + h) & 0xFFFFu;
-                    const uint32_t hi = (uint32_t)sc_w_at(out_c, k, c + d, 4 * b + h + 2) & 0xFFFFu;
-                    sc_ww[o++] = (int32_t)(lo | (hi << 16));
-                }
+    for (int32_t b = 0; b < blocks; ++b) {
+        for (int32_t d = 0; d < 2; ++d) {
+            for (int32_t h = 0; h < 2; ++h) {
+                const uint32_t lo = (uint32_t)row(c + d, 4 * b + h) & 0xFFFFu;
+                const uint32_t hi = (uint32_t)row(c + d, 4 * b + h + 2) & 0xFFFFu;
+                sc_ww[(*o)++] = (int32_t)(lo | (hi << 16));
             }
         }
     }
+}
+
+/* The table padded to an even channel count with the last row (pad_rq_table). */
+static void sc_pad_rq(int32_t out_c)
+{
     if (out_c % 2) {
         memcpy(sc_rq + 5 * out_c, sc_rq + 5 * (out_c - 1), 5 * sizeof(int32_t));
     }
+}
+
+static int32_t sc_rows_out_c, sc_rows_k; /* the layer the row functions read */
+
+static int32_t sc_wide_row(int32_t c, int32_t j)
+{
+    return sc_w_at(sc_rows_out_c, sc_rows_k, c, j);
+}
+
+static void sc_wide_forms(int32_t out_c, int32_t k)
+{
+    sc_rows_out_c = out_c;
+    sc_rows_k = k;
+    int32_t o = 0;
+    for (int32_t c = 0; c < out_c; c += 2) {
+        sc_pack_wide_pair(sc_wide_row, c, (k + 3) / 4, &o);
+    }
+    sc_pad_rq(out_c);
 }
 
 /* mk_conv_wide_w8_s8_dsp's int8 weight words (mirror of wide_w8_weight_layout): the same padding, per channel pair
@@ -196,16 +220,19 @@ static void sc_wide_w8_forms(int32_t out_c, int32_t k)
  * OHWI sc_w with filter_w 3: per channel pair the six positions U0..U5 of every (filter row, input channel), each in
  * the wide block order; and the table's scale times 3^-1 mod 2^32 (wino_rq_table). Returns 0 where the generator
  * would not take the kernel (24 * 128 * sum|w| >= 2^31). Call after sc_rq_table. */
-static int32_t sc_wino_u(int32_t out_c, int32_t fh, int32_t ic, int32_t c, int32_t j, int32_t kk)
+static int32_t sc_wino_fh, sc_wino_ic, sc_wino_pos; /* the layer and position sc_wino_row reads */
+
+static int32_t sc_wino_row(int32_t c, int32_t kk)
 {
-    if (c >= out_c) {
+    if (c >= sc_rows_out_c) {
         return 0;
     }
-    const int8_t *g = sc_w + ((size_t)c * (size_t)fh + (size_t)(kk / ic)) * 3u * (size_t)ic + (size_t)(kk % ic);
+    const int32_t ic = sc_wino_ic;
+    const int8_t *g = sc_w + ((size_t)c * (size_t)sc_wino_fh + (size_t)(kk / ic)) * 3u * (size_t)ic + (size_t)(kk % ic);
     const int32_t g0 = g[0], g1 = g[ic], g2 = g[2 * ic];
     const int32_t u[6] = {6 * g0, -4 * (g0 + g1 + g2), -4 * (g0 - g1 + g2), g0 + 2 * g1 + 4 * g2,
                           g0 - 2 * g1 + 4 * g2, 24 * g2};
-    return u[j];
+    return u[sc_wino_pos];
 }
 
 static int sc_wino_forms(int32_t out_c, int32_t fh, int32_t ic)
@@ -220,23 +247,16 @@ static int sc_wino_forms(int32_t out_c, int32_t fh, int32_t ic)
             return 0;
         }
     }
+    sc_rows_out_c = out_c;
+    sc_wino_fh = fh;
+    sc_wino_ic = ic;
     int32_t o = 0;
     for (int32_t c = 0; c < out_c; c += 2) {
-        for (int32_t j = 0; j < 6; ++j) {
-            for (int32_t b = 0; b < blocks; ++b) {
-                for (int32_t d = 0; d < 2; ++d) {
-                    for (int32_t h = 0; h < 2; ++h) {
-                        const uint32_t lo = (uint32_t)sc_wino_u(out_c, fh, ic, c + d, j, 4 * b + h) & 0xFFFFu;
-                        const uint32_t hi = (uint32_t)sc_wino_u(out_c, fh, ic, c + d, j, 4 * b + h + 2) & 0xFFFFu;
-                        sc_ww[o++] = (int32_t)(lo | (hi << 16));
-                    }
-                }
-            }
+        for (sc_wino_pos = 0; sc_wino_pos < 6; ++sc_wino_pos) {
+            sc_pack_wide_pair(sc_wino_row, c, blocks, &o);
         }
     }
-    if (out_c % 2) {
-        memcpy(sc_rq + 5 * out_c, sc_rq + 5 * (out_c - 1), 5 * sizeof(int32_t));
-    }
+    sc_pad_rq(out_c);
     for (int32_t c = 0; c < out_c + out_c % 2; ++c) {
         sc_rq[5 * c + 1] = (int32_t)((uint32_t)sc_rq[5 * c + 1] * 0xAAAAAAABu);
     }
