@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from mcukit.boards import get_board
+from mcukit.boards import Board, get_board
+from mcukit.codegen.generate import GeneratedModel
 from mcukit.ir.reader import parse_tflite
 from mcukit.pipeline.firmware import WIDE_WEIGHTS_FLASH_SHARE, LoadedModel, generate_for
 
@@ -17,20 +18,27 @@ def _kernels(gen: object) -> str:
     return gen.files["model.c"]  # type: ignore[attr-defined]
 
 
+def _loaded(path: Path) -> LoadedModel:
+    data = path.read_bytes()
+    return LoadedModel(path=path, name=path.stem, tflite=data, graph=parse_tflite(data, name=path.stem))
+
+
+def _flash_for(board: Board, gen: GeneratedModel, extra: int) -> Board:
+    """`board` with the flash at which gen's weights are exactly the allowed share, plus `extra` bytes."""
+    return dataclasses.replace(board, flash_bytes=int(gen.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) + extra)
+
+
 def test_wide_weights_only_where_flash_allows() -> None:
-    data = MODEL.read_bytes()
-    model = LoadedModel(path=MODEL, name="m", tflite=data, graph=parse_tflite(data, name="m"))
+    model = _loaded(MODEL)
     board = get_board("qemu-m4")
     roomy = generate_for(model, board)
     assert "mk_conv_wide_s8_dsp(" in _kernels(roomy)
     # A board whose flash the int16 weights would crowd gets the int8 layout: fewer weight bytes, same op.
-    tight = dataclasses.replace(board, flash_bytes=int(roomy.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1)
-    narrow = generate_for(model, tight)
+    narrow = generate_for(model, _flash_for(board, roomy, -1))
     assert "mk_conv_wide_s8_dsp(" not in _kernels(narrow) and "mk_conv_wide_w8_s8_dsp(" in _kernels(narrow)
     assert narrow.weights_bytes < roomy.weights_bytes
     # Exactly at the limit the wide form stays.
-    edge = dataclasses.replace(board, flash_bytes=int(roomy.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) + 1)
-    assert "mk_conv_wide_s8_dsp(" in _kernels(generate_for(model, edge))
+    assert "mk_conv_wide_s8_dsp(" in _kernels(generate_for(model, _flash_for(board, roomy, 1)))
 
 
 WINO = Path(__file__).resolve().parents[1] / "data" / "ops" / "dsp_wino" / "dsp_wino_009.tflite"  # 3x3, 16 ch
@@ -38,15 +46,12 @@ WINO = Path(__file__).resolve().parents[1] / "data" / "ops" / "dsp_wino" / "dsp_
 
 def test_winograd_weights_are_dropped_first() -> None:
     """Winograd's weights (4x int8) give way to the wide kernel's (2x) before the int8 layout (1x) is used."""
-    data = WINO.read_bytes()
-    model = LoadedModel(path=WINO, name="w", tflite=data, graph=parse_tflite(data, name="w"))
+    model = _loaded(WINO)
     board = get_board("qemu-m4")
     fastest = generate_for(model, board)
     assert "mk_conv_wino_s8_dsp(" in _kernels(fastest)
-    middle_bytes = generate_for(model, dataclasses.replace(
-        board, flash_bytes=int(fastest.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1))
+    middle_bytes = generate_for(model, _flash_for(board, fastest, -1))
     assert "mk_conv_wide_s8_dsp(" in _kernels(middle_bytes) and "mk_conv_wino_s8_dsp(" not in _kernels(middle_bytes)
     assert middle_bytes.weights_bytes < fastest.weights_bytes
-    tight = generate_for(model, dataclasses.replace(
-        board, flash_bytes=int(middle_bytes.weights_bytes / WIDE_WEIGHTS_FLASH_SHARE) - 1))
+    tight = generate_for(model, _flash_for(board, middle_bytes, -1))
     assert "mk_conv_wide_w8_s8_dsp(" in _kernels(tight) and tight.weights_bytes < middle_bytes.weights_bytes
