@@ -400,19 +400,6 @@ static inline __attribute__((always_inline)) void mk_wide_gemm(const int32_t *we
     }
 }
 
-/* n int8 outputs clamped to [lo, hi] (lo4, hi4: the bounds in every byte), four per SSUB8/SEL pair. */
-static void mk_wide_clamp(int8_t *out, size_t n, int32_t lo4, int32_t hi4)
-{
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        mk_write_s8x4(out + i, mk_min8(mk_max8(mk_read_s8x4(out + i), lo4), hi4));
-    }
-    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
-    for (; i < n; ++i) {
-        out[i] = (int8_t)MK_CLAMP(out[i], lo, hi);
-    }
-}
-
 /* The int8 im2col copy of a pixel pair, for the windows the gather does not take (the image's edge, a lone pixel):
  * cold, so optimized for size, like mk_wide_window. */
 static __attribute__((noinline, cold)) void mk_wide_im2col_edge(const mk_conv_params *p, const int8_t *input,

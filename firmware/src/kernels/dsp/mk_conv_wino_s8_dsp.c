@@ -281,14 +281,10 @@ static inline void mk_wino_output(const int32_t m[MK_WINO_POS][4], int32_t i, in
     y[3][i] = (int32_t)(d12 + 8u * d34 + (uint32_t)m[5][i]) >> 3;
 }
 
-/* Clamp the four packed int8 results to [lo, hi] (ReLU-style ranges) and store them: bytes {c a, c+1 a, c b, c+1 b}
- * to out_a + oc and out_b + oc (NULL: no such pixel; last: the odd channel count's padding channel dropped). */
-static inline void mk_wino_store(uint32_t v, int32_t clamp, int32_t lo4, int32_t hi4, int8_t *out_a, int8_t *out_b,
-                                 int32_t oc, int last)
+/* Store the four packed int8 results: bytes {c a, c+1 a, c b, c+1 b} to out_a + oc and out_b + oc (NULL: no such
+ * pixel; last: the odd channel count's padding channel dropped). */
+static inline void mk_wino_store(uint32_t v, int8_t *out_a, int8_t *out_b, int32_t oc, int last)
 {
-    if (clamp) {
-        v = (uint32_t)mk_min8(mk_max8((int32_t)v, lo4), hi4);
-    }
     if (out_a != NULL) {
         if (!last) {
             const uint16_t h = (uint16_t)v;
@@ -377,9 +373,12 @@ mk_status mk_conv_wino_s8_dsp(const mk_conv_params *p, const int8_t *input, cons
             for (int32_t k = 0; k < MK_WINO_TILE; ++k) {
                 t = t0;
                 const uint32_t r = mk_wide_epilogue(y[k][0], y[k][1], y[k][2], y[k][3], &t);
-                mk_wino_store(r, clamp, lo4, hi4, pa[k], pb[k], oc, last);
+                mk_wino_store(r, pa[k], pb[k], oc, last);
             }
         }
+    }
+    if (clamp) { /* ReLU-style ranges: one pass over the outputs, as the wide kernel */
+        mk_wide_clamp(output, (size_t)p->batches * (size_t)p->out_h * (size_t)p->out_w * (size_t)out_c, lo4, hi4);
     }
     return MK_OK;
 }

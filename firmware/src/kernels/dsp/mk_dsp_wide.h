@@ -298,4 +298,19 @@ MK_WIDE_PAIRS_C(mk_wide_pairs, MK_WIDE_STEP)
 MK_WIDE_PAIRS_C(mk_wide8_pairs, MK_WIDE8_STEP)
 #endif
 
+/* n int8 outputs clamped to [lo, hi] (lo4, hi4: the bounds in every byte), four per SSUB8/SEL pair: one pass
+ * after a GEMM that wrote them unclamped (ReLU-style ranges narrower than SSAT's int8), so the GEMM has no per-pair
+ * branch. */
+static inline void mk_wide_clamp(int8_t *out, size_t n, int32_t lo4, int32_t hi4)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        mk_write_s8x4(out + i, mk_min8(mk_max8(mk_read_s8x4(out + i), lo4), hi4));
+    }
+    const int32_t lo = (int8_t)lo4, hi = (int8_t)hi4;
+    for (; i < n; ++i) {
+        out[i] = (int8_t)MK_CLAMP(out[i], lo, hi);
+    }
+}
+
 #endif /* MK_DSP_WIDE_H */
