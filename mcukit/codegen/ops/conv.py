@@ -227,7 +227,7 @@ def lower(op: Op, graph: Graph, options: LowerOptions) -> KernelCall:
         if table is None:
             arrays += (CArray("w_gemm", "int8_t", gemm_weight_layout(wv)), CArray("bias_folded", "int32_t", folded))
             args = (args[0], array("w_gemm"), array("bias_folded"), args[3])
-        elif options.wide_weights and options.winograd and fic == ic and wino_applies(wv, opts.stride_w, opts.dilation_w, ow):
+        elif options.wide_weights and options.winograd and wino_applies(wv, opts.stride_w, opts.dilation_w, ow):
             # 3-wide rows at stride 1: Winograd F(4, 3), 6 products per 12 (transformed int16 weights, twice the
             # wide kernel's bytes; docs/kernels.md)
             kernel = WINO_KERNEL
